@@ -1,0 +1,276 @@
+#!/usr/bin/env python3
+"""Start and stop MinIO, Weaviate and a Prefect server on loopback, without Docker.
+
+Used two ways:
+- by the test fixtures (random free ports, temporary data folders), and
+- by `make services-up` / `make services-down` for people without Docker (fixed ports below).
+
+MinIO and Weaviate come from infra/install-services.sh (built with `go install`, cached outside the repo).
+Standard library only, so it runs before anything else is installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+MINIO_USER = "ragkeeper"
+MINIO_PASSWORD = "ragkeeper-secret"  # a local test server's password, not a secret of anyone's
+
+
+def _versions() -> dict[str, str]:
+    values = {}
+    for raw in (HERE / "versions.env").read_text().splitlines():
+        line = raw.strip()
+        if line and not line.startswith("#") and "=" in line:
+            name, value = line.split("=", 1)
+            values[name] = value
+    return values
+
+
+def services_dir() -> Path:
+    """Where install-services.sh puts the binaries."""
+    default = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ragkeeper" / "services"
+    return Path(os.environ.get("RAGKEEPER_SERVICES_DIR") or default)
+
+
+def binary(name: str) -> Path:
+    """Path of the pinned MinIO or Weaviate binary, building it first if it is missing."""
+    versions = _versions()
+    version, file = {
+        "minio": (versions["MINIO_VERSION"], "minio"),
+        "weaviate": (versions["WEAVIATE_VERSION"], "weaviate-server"),
+    }[name]
+    path = services_dir() / f"{name}-{version}" / file
+    if not path.exists():
+        subprocess.run(["bash", str(HERE / "install-services.sh"), name], check=True)
+    return path
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_http(url: str, timeout: float, process: subprocess.Popen[bytes] | None = None) -> None:
+    """Poll `url` until it answers 2xx; raise if the process exits or time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"process for {url} exited with code {process.returncode}")
+        with (
+            contextlib.suppress(urllib.error.URLError, ConnectionError, TimeoutError),
+            urllib.request.urlopen(url, timeout=2) as response,
+        ):
+            if 200 <= response.status < 300:
+                return
+        time.sleep(0.2)
+    raise TimeoutError(f"{url} did not become healthy within {timeout:.0f}s")
+
+
+@dataclass
+class Service:
+    """A running service process and the addresses clients need."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    url: str
+    log_path: Path
+    ports: dict[str, int] = field(default_factory=dict)
+
+    def stop(self, timeout: float = 20) -> None:
+        """SIGTERM, then SIGKILL if it does not exit in time."""
+        if self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def _spawn(command: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as log:
+        return subprocess.Popen(
+            command, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+
+def start_minio(data_dir: Path, port: int | None = None, console_port: int | None = None) -> Service:
+    """MinIO on 127.0.0.1 with a fixed local user; returns once it is healthy."""
+    port = port or free_port()
+    console_port = console_port or free_port()
+    env = {
+        "MINIO_ROOT_USER": MINIO_USER,
+        "MINIO_ROOT_PASSWORD": MINIO_PASSWORD,
+        "MINIO_BROWSER": "off",
+        "MINIO_UPDATE": "off",
+        "MINIO_CI_CD": "1",
+    }
+    address, console = f"127.0.0.1:{port}", f"127.0.0.1:{console_port}"
+    command = [str(binary("minio")), "server", str(data_dir / "data"), "--quiet", "--address", address]
+    command += ["--console-address", console]
+    log_path = data_dir / "minio.log"
+    process = _spawn(command, env, log_path)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(f"{url}/minio/health/live", 60, process)
+    except Exception:
+        Service("minio", process, url, log_path).stop()
+        raise
+    return Service("minio", process, url, log_path, {"http": port})
+
+
+def weaviate_environment(data_dir: Path, grpc_port: int, cluster_ports: list[int]) -> dict[str, str]:
+    """Environment for a single-node Weaviate on loopback: auto-schema off, no vectorizer modules."""
+    gossip, data, raft, raft_rpc = cluster_ports
+    return {
+        "PERSISTENCE_DATA_PATH": str(data_dir / "data"),
+        "AUTHENTICATION_ANONYMOUS_ACCESS_ENABLED": "true",
+        "AUTOSCHEMA_ENABLED": "false",
+        "DEFAULT_VECTORIZER_MODULE": "none",
+        "ENABLE_MODULES": "",
+        "DISABLE_TELEMETRY": "true",
+        "QUERY_DEFAULTS_LIMIT": "25",
+        "LOG_LEVEL": "warning",
+        "GRPC_PORT": str(grpc_port),
+        "CLUSTER_HOSTNAME": "node1",
+        "CLUSTER_ADVERTISE_ADDR": "127.0.0.1",
+        "CLUSTER_IN_LOCALHOST": "true",
+        "CLUSTER_GOSSIP_BIND_PORT": str(gossip),
+        "CLUSTER_DATA_BIND_PORT": str(data),
+        "RAFT_PORT": str(raft),
+        "RAFT_INTERNAL_RPC_PORT": str(raft_rpc),
+        "RAFT_JOIN": f"node1:{raft}",
+        "RAFT_BOOTSTRAP_EXPECT": "1",
+    }
+
+
+def _free_consecutive_pair() -> int:
+    # With CLUSTER_IN_LOCALHOST Weaviate dials the Raft port + 1 for RPC, so both must be free.
+    for _ in range(50):
+        port = free_port()
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no pair of consecutive free ports found")
+
+
+def start_weaviate(data_dir: Path, port: int | None = None, grpc_port: int | None = None) -> Service:
+    """A single-node Weaviate server on 127.0.0.1; returns once /v1/.well-known/ready answers."""
+    port = port or free_port()
+    grpc_port = grpc_port or free_port()
+    raft = _free_consecutive_pair()
+    env = weaviate_environment(data_dir, grpc_port, [free_port(), free_port(), raft, raft + 1])
+    command = [str(binary("weaviate")), "--host", "127.0.0.1", "--port", str(port), "--scheme", "http"]
+    log_path = data_dir / "weaviate.log"
+    process = _spawn(command, env, log_path)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(f"{url}/v1/.well-known/ready", 90, process)
+    except Exception:
+        Service("weaviate", process, url, log_path).stop()
+        raise
+    return Service("weaviate", process, url, log_path, {"http": port, "grpc": grpc_port})
+
+
+def start_prefect(data_dir: Path, port: int | None = None) -> Service:
+    """`prefect server start` on 127.0.0.1 with its own SQLite database and telemetry off."""
+    port = port or free_port()
+    prefect = shutil.which("prefect", path=str(Path(sys.executable).parent)) or "prefect"
+    env = {
+        "PREFECT_HOME": str(data_dir / "prefect-home"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+        "PREFECT_UI_ENABLED": "false",
+    }
+    command = [prefect, "server", "start", "--host", "127.0.0.1", "--port", str(port), "--no-ui"]
+    log_path = data_dir / "prefect.log"
+    process = _spawn(command, env, log_path)
+    url = f"http://127.0.0.1:{port}/api"
+    try:
+        wait_http(f"{url}/health", 120, process)
+    except Exception:
+        Service("prefect", process, url, log_path).stop()
+        raise
+    return Service("prefect", process, url, log_path, {"http": port})
+
+
+# ---- `make services-up` / `make services-down`: fixed, well-known ports ----------------------------
+
+FIXED_PORTS = {"minio": 9000, "weaviate": 8080, "weaviate_grpc": 50051, "prefect": 4200}
+
+
+def _state_dir() -> Path:
+    return Path(
+        os.environ.get("RAGKEEPER_SERVICES_STATE") or Path(tempfile.gettempdir()) / "ragkeeper-services"
+    )
+
+
+def up(with_prefect: bool) -> None:
+    """Start the services in the background and record their pids."""
+    state = _state_dir()
+    state.mkdir(parents=True, exist_ok=True)
+    started = {}
+    minio = start_minio(state / "minio", FIXED_PORTS["minio"], FIXED_PORTS["minio"] + 1)
+    started["minio"] = minio
+    weaviate = start_weaviate(state / "weaviate", FIXED_PORTS["weaviate"], FIXED_PORTS["weaviate_grpc"])
+    started["weaviate"] = weaviate
+    if with_prefect:
+        started["prefect"] = start_prefect(state / "prefect", FIXED_PORTS["prefect"])
+    (state / "pids.json").write_text(json.dumps({name: s.process.pid for name, s in started.items()}))
+    for name, service in started.items():
+        print(f"{name:9} {service.url}  (log: {service.log_path})")
+    print(f"MinIO user/password: {MINIO_USER} / {MINIO_PASSWORD}   stop with: make services-down")
+
+
+def down() -> None:
+    """Stop what `up` started."""
+    pids_file = _state_dir() / "pids.json"
+    if not pids_file.exists():
+        print("no services recorded as running")
+        return
+    for name, pid in json.loads(pids_file.read_text()).items():
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGTERM)
+            print(f"stopped {name} (pid {pid})")
+    pids_file.unlink()
+
+
+def main() -> None:
+    """Command line: `up [--prefect]` or `down`."""
+    parser = argparse.ArgumentParser(description="Start or stop MinIO, Weaviate and Prefect on loopback.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    up_parser = sub.add_parser("up", help="start MinIO and Weaviate (and a Prefect server with --prefect)")
+    up_parser.add_argument("--prefect", action="store_true")
+    sub.add_parser("down", help="stop them")
+    args = parser.parse_args()
+    if args.command == "up":
+        up(args.prefect)
+    else:
+        down()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Adapters: one module per external system. Heavy SDK imports stay inside them."""

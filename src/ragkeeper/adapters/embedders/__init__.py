@@ -1,0 +1,1 @@
+"""Embedders: hashing (offline); OpenAI-compatible and local models come later."""

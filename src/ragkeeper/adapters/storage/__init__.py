@@ -1,0 +1,1 @@
+"""Object sources: local folders and S3."""

@@ -1,0 +1,138 @@
+"""S3 source through boto3: AWS or any S3-compatible endpoint (MinIO, Ceph, R2, ...)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+from urllib.parse import urlparse
+
+from ragkeeper.adapters.storage.filters import key_selected
+from ragkeeper.errors import ConfigError, ServiceUnavailable, TerminalError, TransientError
+from ragkeeper.models import SourceObject
+from ragkeeper.settings import S3Settings
+
+_TRANSIENT_CODES = {
+    "SlowDown",
+    "RequestTimeout",
+    "InternalError",
+    "ServiceUnavailable",
+    "Throttling",
+    "503",
+    "500",
+}
+_MISSING_BUCKET_CODES = {"NoSuchBucket", "404"}
+_AUTH_CODES = {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "403", "ExpiredToken"}
+
+
+def parse_s3_uri(uri: str) -> tuple[str, str]:
+    """Split `s3://bucket/prefix` into bucket and prefix (which may be empty)."""
+    parsed = urlparse(uri)
+    if parsed.scheme != "s3" or not parsed.netloc:
+        raise ConfigError(f"malformed S3 URI {uri!r}: expected s3://bucket/prefix")
+    return parsed.netloc, parsed.path.lstrip("/")
+
+
+def make_s3_client(settings: S3Settings) -> Any:
+    """A boto3 S3 client with adaptive retries, using settings where given and boto3's chain otherwise."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(
+        retries={"mode": "adaptive", "max_attempts": settings.max_attempts},
+        s3={"addressing_style": settings.addressing_style},
+        connect_timeout=10,
+        read_timeout=60,
+    )
+    secret = settings.secret_access_key.get_secret_value() if settings.secret_access_key else None
+    return boto3.client(
+        "s3",
+        endpoint_url=str(settings.endpoint_url) if settings.endpoint_url else None,
+        region_name=settings.region,
+        aws_access_key_id=settings.access_key_id,
+        aws_secret_access_key=secret,
+        config=config,
+    )
+
+
+def translate_s3_error(error: Exception, what: str) -> Exception:
+    """Map a botocore exception to a TransientError or TerminalError with one clear line."""
+    from botocore.exceptions import (
+        ClientError,
+        ConnectTimeoutError,
+        EndpointConnectionError,
+        NoCredentialsError,
+        ReadTimeoutError,
+    )
+
+    if isinstance(error, EndpointConnectionError | ConnectTimeoutError):
+        return ServiceUnavailable(f"{what}: cannot reach the S3 endpoint ({error})")
+    if isinstance(error, ReadTimeoutError):
+        return TransientError(f"{what}: S3 read timed out")
+    if isinstance(error, NoCredentialsError):
+        return ConfigError(
+            f"{what}: no S3 credentials found (set RAGKEEPER_S3__ACCESS_KEY_ID/SECRET_ACCESS_KEY)"
+        )
+    if isinstance(error, ClientError):
+        code = str(error.response.get("Error", {}).get("Code", ""))
+        if code in _MISSING_BUCKET_CODES:
+            return ConfigError(f"{what}: bucket does not exist")
+        if code in _AUTH_CODES:
+            return TerminalError(f"{what}: access denied ({code}); check the S3 credentials")
+        if code in _TRANSIENT_CODES:
+            return TransientError(f"{what}: S3 is throttling or failing ({code})")
+        return TerminalError(f"{what}: S3 error {code}")
+    return error
+
+
+class S3Source:
+    """Lists and reads the objects under an S3 prefix."""
+
+    def __init__(self, uri: str, include: Sequence[str], exclude: Sequence[str], settings: S3Settings):
+        self._bucket, self._prefix = parse_s3_uri(uri)
+        self._include = list(include)
+        self._exclude = list(exclude)
+        self._client = make_s3_client(settings)
+
+    @property
+    def root_uri(self) -> str:
+        """`s3://bucket/prefix`."""
+        return f"s3://{self._bucket}/{self._prefix}"
+
+    def check(self) -> str:
+        """Verify the bucket exists and the credentials can see it."""
+        try:
+            self._client.head_bucket(Bucket=self._bucket)
+        except Exception as error:
+            raise translate_s3_error(error, f"s3://{self._bucket}") from None
+        return f"bucket {self._bucket}"
+
+    def list(self) -> Iterator[SourceObject]:
+        """Every selected object under the prefix; paginates past 1,000 keys."""
+        paginator = self._client.get_paginator("list_objects_v2")
+        try:
+            for page in paginator.paginate(Bucket=self._bucket, Prefix=self._prefix):
+                for item in page.get("Contents", []):
+                    key: str = item["Key"]
+                    if key.endswith("/"):
+                        continue
+                    relative = key[len(self._prefix) :].lstrip("/") if self._prefix else key
+                    if not key_selected(relative, self._include, self._exclude):
+                        continue
+                    yield SourceObject(
+                        uri=f"s3://{self._bucket}/{key}",
+                        key=relative,
+                        size=int(item["Size"]),
+                        etag=str(item["ETag"]).strip('"'),
+                        modified=item.get("LastModified"),
+                    )
+        except Exception as error:
+            raise translate_s3_error(error, f"listing {self.root_uri}") from None
+
+    def read(self, obj: SourceObject) -> bytes:
+        """The object's bytes."""
+        _, key = parse_s3_uri(obj.uri)
+        try:
+            response = self._client.get_object(Bucket=self._bucket, Key=key)
+            return response["Body"].read()
+        except Exception as error:
+            raise translate_s3_error(error, f"reading {obj.uri}") from None

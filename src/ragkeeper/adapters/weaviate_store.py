@@ -1,0 +1,281 @@
+"""VectorStore adapter for Weaviate (v4 client): embedded, local, custom or cloud."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from ragkeeper.errors import ConfigError, RagkeeperError, ServiceUnavailable, TerminalError, TransientError
+from ragkeeper.models import EmbeddedChunk, SearchHit
+from ragkeeper.settings import WeaviateSettings
+
+# Properties stored with every chunk. The schema is explicit: auto-schema never decides a type.
+TEXT_PROPERTIES = ("text", "title", "section", "file_type", "embedding_model", "content_hash")
+KEY_PROPERTIES = ("source_uri", "source_etag")  # exact-match filters: whole-field tokenization
+INT_PROPERTIES = ("chunk_index", "occurrence", "page_number")
+
+# Server settings we rely on when we start Weaviate ourselves.
+EMBEDDED_ENVIRONMENT = {
+    "AUTOSCHEMA_ENABLED": "false",
+    "DEFAULT_VECTORIZER_MODULE": "none",
+    "ENABLE_MODULES": "",
+    "DISABLE_TELEMETRY": "true",
+    "LOG_LEVEL": "error",
+    # Without it Weaviate advertises the first non-loopback address, which may be IPv6 it cannot bind.
+    "CLUSTER_ADVERTISE_ADDR": "127.0.0.1",
+}
+
+
+def embedded_binary_name(version: str) -> str:
+    """The file name weaviate-client looks for in `binary_path` before it tries to download."""
+    tag = "v" + version.removeprefix("v")
+    return f"weaviate-{tag}-{hashlib.sha256(tag.encode()).hexdigest()}"
+
+
+def translate_weaviate_error(error: Exception, what: str) -> RagkeeperError:
+    """Map weaviate-client exceptions to TransientError / TerminalError with one line."""
+    from weaviate.exceptions import (
+        UnexpectedStatusCodeError,
+        WeaviateConnectionError,
+        WeaviateStartUpError,
+        WeaviateTimeoutError,
+    )
+
+    if isinstance(error, WeaviateConnectionError | WeaviateStartUpError):
+        return ServiceUnavailable(f"{what}: Weaviate is not reachable ({str(error).splitlines()[0][:200]})")
+    if isinstance(error, WeaviateTimeoutError):
+        return TransientError(f"{what}: Weaviate timed out")
+    if isinstance(error, UnexpectedStatusCodeError):
+        if error.status_code in (401, 403):
+            return TerminalError(f"{what}: Weaviate rejected the credentials ({error.status_code})")
+        if error.status_code >= 500 or error.status_code == 429:
+            return TransientError(f"{what}: Weaviate answered {error.status_code}")
+        return TerminalError(f"{what}: Weaviate answered {error.status_code}")
+    return TerminalError(
+        f"{what}: {type(error).__name__}: {str(error).splitlines()[0][:200] if str(error) else ''}"
+    )
+
+
+def connect(settings: WeaviateSettings) -> Any:
+    """Open a weaviate-client connection for the configured mode (starting Weaviate Embedded if chosen)."""
+    import weaviate
+    from weaviate.classes.init import AdditionalConfig, Auth, Timeout
+
+    timeout = Timeout(init=settings.timeout_seconds, query=settings.timeout_seconds, insert=120)
+    config = AdditionalConfig(timeout=timeout)
+    try:
+        if settings.mode == "embedded":
+            return _connect_embedded(settings, config)
+        url = urlparse(str(settings.url))
+        if not url.hostname:
+            raise ConfigError(f"weaviate.url {settings.url} has no host")
+        secure = url.scheme == "https"
+        auth = Auth.api_key(settings.api_key.get_secret_value()) if settings.api_key else None
+        if settings.mode == "cloud":
+            if auth is None:
+                raise ConfigError("weaviate.mode=cloud needs RAGKEEPER_WEAVIATE__API_KEY")
+            return weaviate.connect_to_weaviate_cloud(
+                cluster_url=str(settings.url), auth_credentials=auth, additional_config=config
+            )
+        return weaviate.connect_to_custom(
+            http_host=url.hostname,
+            http_port=url.port or (443 if secure else 80),
+            http_secure=secure,
+            grpc_host=settings.grpc_host or url.hostname,
+            grpc_port=settings.grpc_port,
+            grpc_secure=secure,
+            auth_credentials=auth,
+            additional_config=config,
+            skip_init_checks=False,
+        )
+    except RagkeeperError:
+        raise
+    except Exception as error:
+        raise translate_weaviate_error(error, f"connecting to Weaviate ({settings.mode})") from None
+
+
+def _connect_embedded(settings: WeaviateSettings, config: Any) -> Any:
+    import weaviate
+
+    binary_dir = Path(settings.embedded_binary_dir)
+    if not (binary_dir / embedded_binary_name(settings.embedded_version)).exists():
+        raise ServiceUnavailable(
+            f"no Weaviate {settings.embedded_version} binary in {binary_dir}; run `make services` "
+            "(builds it with Go) or set RAGKEEPER_WEAVIATE__EMBEDDED_BINARY_DIR"
+        )
+    Path(settings.embedded_data_dir).mkdir(parents=True, exist_ok=True)
+    return weaviate.connect_to_embedded(
+        hostname="127.0.0.1",
+        port=settings.embedded_port,
+        grpc_port=settings.embedded_grpc_port,
+        version=settings.embedded_version.removeprefix("v"),
+        persistence_data_path=str(settings.embedded_data_dir),
+        binary_path=str(binary_dir),
+        environment_variables={**EMBEDDED_ENVIRONMENT, **_embedded_overrides()},
+        additional_config=config,
+    )
+
+
+def _embedded_overrides() -> dict[str, str]:
+    # Let an operator raise Weaviate's own log level without touching code.
+    level = os.environ.get("RAGKEEPER_WEAVIATE_LOG_LEVEL")
+    return {"LOG_LEVEL": level} if level else {}
+
+
+class WeaviateStore:
+    """Chunks and their vectors in one Weaviate collection with an explicit schema."""
+
+    def __init__(self, settings: WeaviateSettings, client: Any | None = None) -> None:
+        self._settings = settings
+        self._client = client if client is not None else connect(settings)
+        self._name = settings.collection
+
+    @property
+    def collection_name(self) -> str:
+        """The collection (class) name."""
+        return self._name
+
+    def version(self) -> str:
+        """The server version."""
+        try:
+            return str(self._client.get_meta().get("version", "unknown"))
+        except Exception as error:
+            raise translate_weaviate_error(error, "reading Weaviate version") from None
+
+    def ensure_collection(self, dimensions: int) -> None:
+        """Create the collection if absent: self-provided vectors (cosine HNSW), typed properties."""
+        from weaviate.classes.config import Configure, DataType, Property, Tokenization, VectorDistances
+
+        try:
+            if self._client.collections.exists(self._name):
+                return
+            properties = [
+                *(Property(name=n, data_type=DataType.TEXT) for n in TEXT_PROPERTIES),
+                *(
+                    Property(name=n, data_type=DataType.TEXT, tokenization=Tokenization.FIELD)
+                    for n in KEY_PROPERTIES
+                ),
+                *(Property(name=n, data_type=DataType.INT) for n in INT_PROPERTIES),
+            ]
+            self._client.collections.create(
+                self._name,
+                description=f"ragkeeper chunks ({dimensions}-dimensional self-provided vectors)",
+                properties=properties,
+                vector_config=Configure.Vectors.self_provided(
+                    # Explicitly uncompressed: the server's default quantization would otherwise apply.
+                    vector_index_config=Configure.VectorIndex.hnsw(
+                        distance_metric=VectorDistances.COSINE,
+                        quantizer=Configure.VectorIndex.Quantizer.none(),
+                    )
+                ),
+            )
+        except Exception as error:
+            raise translate_weaviate_error(error, f"creating collection {self._name}") from None
+
+    def upsert(self, chunks: Sequence[EmbeddedChunk]) -> int:
+        """Insert or replace chunks by their deterministic id; raise if any object failed."""
+        from weaviate.classes.data import DataObject
+
+        if not chunks:
+            return 0
+        objects = [
+            DataObject(properties=_properties(c), uuid=c.chunk.id, vector=list(c.vector)) for c in chunks
+        ]
+        try:
+            result = self._client.collections.get(self._name).data.insert_many(objects)
+        except Exception as error:
+            raise translate_weaviate_error(error, f"writing {len(objects)} chunks") from None
+        if result.errors:
+            first = next(iter(result.errors.values()))
+            raise TransientError(
+                f"Weaviate refused {len(result.errors)} of {len(objects)} chunks: {first.message}"
+            )
+        return len(objects)
+
+    def search(self, vector: Sequence[float], limit: int) -> list[SearchHit]:
+        """Nearest chunks by cosine distance."""
+        from weaviate.classes.query import MetadataQuery
+
+        try:
+            response = self._client.collections.get(self._name).query.near_vector(
+                near_vector=list(vector), limit=limit, return_metadata=MetadataQuery(distance=True)
+            )
+        except Exception as error:
+            raise translate_weaviate_error(error, "searching") from None
+        return [
+            SearchHit(
+                text=str(o.properties.get("text", "")),
+                source_uri=str(o.properties.get("source_uri", "")),
+                score=1.0 - float(o.metadata.distance or 0.0),
+                title=str(o.properties.get("title") or ""),
+                page_number=_int_or_none(o.properties.get("page_number")),
+            )
+            for o in response.objects
+        ]
+
+    def count(self) -> int:
+        """Objects in the collection; 0 when it does not exist yet."""
+        try:
+            if not self._client.collections.exists(self._name):
+                return 0
+            return int(
+                self._client.collections.get(self._name).aggregate.over_all(total_count=True).total_count or 0
+            )
+        except Exception as error:
+            raise translate_weaviate_error(error, "counting chunks") from None
+
+    def ids_for_source(self, source_uri: str) -> set[str]:
+        """Ids of the chunks stored for one source object."""
+        from weaviate.classes.query import Filter
+
+        try:
+            if not self._client.collections.exists(self._name):
+                return set()
+            collection = self._client.collections.get(self._name)
+            ids: set[str] = set()
+            offset = 0
+            page = 1000
+            while True:
+                response = collection.query.fetch_objects(
+                    filters=Filter.by_property("source_uri").equal(source_uri),
+                    limit=page,
+                    offset=offset,
+                    return_properties=[],
+                )
+                ids.update(str(o.uuid) for o in response.objects)
+                if len(response.objects) < page:
+                    return ids
+                offset += page
+        except Exception as error:
+            raise translate_weaviate_error(error, f"listing chunks of {source_uri}") from None
+
+    def close(self) -> None:
+        """Close the client; for embedded mode this also stops the Weaviate process."""
+        self._client.close()
+
+
+def _properties(chunk: EmbeddedChunk) -> dict[str, Any]:
+    c = chunk.chunk
+    properties: dict[str, Any] = {
+        "text": c.text,
+        "title": c.title,
+        "section": c.section,
+        "file_type": c.file_type,
+        "embedding_model": chunk.model_id,
+        "content_hash": c.content_hash,
+        "source_uri": c.source_uri,
+        "source_etag": c.source_etag,
+        "chunk_index": c.chunk_index,
+        "occurrence": c.occurrence,
+    }
+    if c.page_number is not None:
+        properties["page_number"] = c.page_number
+    return properties
+
+
+def _int_or_none(value: object) -> int | None:
+    return int(value) if isinstance(value, int | float) else None

@@ -1,0 +1,26 @@
+"""Turning a run summary into rows for tables (CLI and Prefect artifacts)."""
+
+from __future__ import annotations
+
+from ragkeeper.models import RunSummary
+
+
+def summary_rows(summary: RunSummary) -> list[tuple[str, str]]:
+    """(metric, value) pairs in display order."""
+    rows = [
+        ("source", summary.source),
+        ("collection", summary.collection),
+        ("objects seen", str(summary.objects_seen)),
+        ("objects parsed", str(summary.objects_parsed)),
+        ("objects quarantined", str(len(summary.quarantined))),
+        ("chunks written", str(summary.chunks_written)),
+        ("embeddings computed", str(summary.embeddings_computed)),
+    ]
+    rows += [(f"{stage} seconds", f"{seconds:.2f}") for stage, seconds in summary.stage_seconds.items()]
+    return rows
+
+
+def artifact_key(prefix: str, collection: str) -> str:
+    """A stable Prefect artifact key (lowercase letters, digits and dashes) for charting runs over time."""
+    cleaned = "".join(ch if ch.isalnum() else "-" for ch in collection.lower())
+    return f"{prefix}-{cleaned}".strip("-")

@@ -1,0 +1,85 @@
+"""Value objects that flow between the stages of a pipeline. All frozen and typed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SourceObject:
+    """One object in a source listing, identified by its URI (`s3://bucket/key` or `file:///path`)."""
+
+    uri: str
+    key: str
+    size: int
+    etag: str
+    modified: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """A piece of a document ready to embed, with the metadata every stored object carries."""
+
+    id: str
+    text: str
+    source_uri: str
+    source_etag: str
+    content_hash: str
+    chunk_index: int
+    occurrence: int
+    file_type: str
+    title: str = ""
+    section: str = ""
+    page_number: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EmbeddedChunk:
+    """A chunk with its vector and the id of the model that computed it."""
+
+    chunk: Chunk
+    vector: tuple[float, ...]
+    model_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantinedObject:
+    """A source object left out of a run, with the reason a person can act on."""
+
+    uri: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ParseResult:
+    """What parsing one batch of source objects produced."""
+
+    chunks: tuple[Chunk, ...]
+    quarantined: tuple[QuarantinedObject, ...]
+    parsed_objects: int
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    """One result of a similarity search."""
+
+    text: str
+    source_uri: str
+    score: float
+    title: str = ""
+    page_number: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    """What an ingest run did, for the CLI table and the Prefect artifact."""
+
+    source: str
+    collection: str
+    objects_seen: int
+    objects_parsed: int
+    chunks_written: int
+    embeddings_computed: int
+    quarantined: tuple[QuarantinedObject, ...] = ()
+    stage_seconds: dict[str, float] = field(default_factory=dict)

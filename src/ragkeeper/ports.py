@@ -1,0 +1,87 @@
+"""Ports: the interfaces the pipeline needs from the outside world. Adapters implement them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Protocol
+
+from ragkeeper.models import Chunk, EmbeddedChunk, SearchHit, SourceObject
+
+
+class ObjectSource(Protocol):
+    """Lists and reads documents under one root (a folder or an S3 prefix)."""
+
+    @property
+    def root_uri(self) -> str:
+        """The URI this source lists, as the user gave it (normalised)."""
+        ...
+
+    def list(self) -> Iterator[SourceObject]:
+        """Every object under the root that passes the include/exclude filters, in key order."""
+        ...
+
+    def read(self, obj: SourceObject) -> bytes:
+        """The full content of one object."""
+        ...
+
+    def check(self) -> str:
+        """Verify the source is reachable; return a short description, raise RagkeeperError if not."""
+        ...
+
+
+class Parser(Protocol):
+    """Turns one document's bytes into chunks."""
+
+    def parse(self, obj: SourceObject, data: bytes, collection: str) -> list[Chunk]:
+        """Partition and chunk a document; raise UnsupportedDocument when it cannot be parsed."""
+        ...
+
+
+class Embedder(Protocol):
+    """Turns texts into vectors."""
+
+    @property
+    def model_id(self) -> str:
+        """A stable id of the model and its settings, stored with every vector."""
+        ...
+
+    @property
+    def dimensions(self) -> int:
+        """Length of every vector this embedder returns."""
+        ...
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """One vector per text, in order."""
+        ...
+
+
+class VectorStore(Protocol):
+    """Stores chunks with their vectors and answers similarity queries."""
+
+    def ensure_collection(self, dimensions: int) -> None:
+        """Create the collection with its explicit schema if it does not exist."""
+        ...
+
+    def upsert(self, chunks: Sequence[EmbeddedChunk]) -> int:
+        """Insert or replace chunks by id; return how many were written."""
+        ...
+
+    def search(self, vector: Sequence[float], limit: int) -> list[SearchHit]:
+        """The nearest chunks to a vector."""
+        ...
+
+    def count(self) -> int:
+        """How many chunks the collection holds (0 if it does not exist)."""
+        ...
+
+    def ids_for_source(self, source_uri: str) -> set[str]:
+        """Ids of every chunk stored for one source object."""
+        ...
+
+    def version(self) -> str:
+        """The server version."""
+        ...
+
+    def close(self) -> None:
+        """Release connections (and stop an embedded server)."""
+        ...

@@ -1,0 +1,57 @@
+"""Per-process adapter instances shared by the tasks of a run.
+
+Tasks receive settings (serialisable) rather than live clients; each process builds an adapter
+once per distinct settings and reuses it. `close_all` releases them at the end of a flow.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from ragkeeper import factory
+from ragkeeper.ports import Embedder, ObjectSource, Parser, VectorStore
+from ragkeeper.settings import Settings
+
+T = TypeVar("T")
+_lock = threading.Lock()
+_instances: dict[tuple[str, str], Any] = {}
+
+
+def _shared(kind: str, settings: Settings, build: Callable[[Settings], T]) -> T:
+    key = (kind, settings.model_dump_json())
+    with _lock:
+        if key not in _instances:
+            _instances[key] = build(settings)
+        return _instances[key]
+
+
+def source(settings: Settings) -> ObjectSource:
+    """The shared ObjectSource for these settings."""
+    return _shared("source", settings, factory.make_source)
+
+
+def parser(settings: Settings) -> Parser:
+    """The shared Parser for these settings."""
+    return _shared("parser", settings, factory.make_parser)
+
+
+def embedder(settings: Settings) -> Embedder:
+    """The shared Embedder for these settings."""
+    return _shared("embedder", settings, factory.make_embedder)
+
+
+def vector_store(settings: Settings) -> VectorStore:
+    """The shared, connected VectorStore for these settings."""
+    return _shared("vector_store", settings, factory.make_vector_store)
+
+
+def close_all() -> None:
+    """Close every shared vector store (stopping an embedded Weaviate) and forget all instances."""
+    with _lock:
+        instances = list(_instances.items())
+        _instances.clear()
+    for (kind, _), instance in instances:
+        if kind == "vector_store":
+            instance.close()

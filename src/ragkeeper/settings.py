@@ -1,0 +1,186 @@
+"""Settings: one pydantic-settings root, nested by concern.
+
+Sources, highest priority first: arguments passed in code, environment variables
+(`RAGKEEPER_` prefix, `__` between levels, e.g. `RAGKEEPER_WEAVIATE__MODE=local`), a TOML file
+(`ragkeeper.toml` in the working directory, or the path in `RAGKEEPER_CONFIG`), then defaults.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from ragkeeper.errors import ConfigError
+
+CONFIG_FILE_ENV = "RAGKEEPER_CONFIG"
+DEFAULT_CONFIG_FILE = "ragkeeper.toml"
+EMBEDDED_WEAVIATE_VERSION = "1.35.2"
+
+
+def _cache_home() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+
+
+def _data_home() -> Path:
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+
+
+class _Section(BaseModel):
+    """A settings section: unknown keys are errors, so a typo never silently falls back to a default."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class SourceSettings(_Section):
+    """Where documents come from."""
+
+    uri: str = Field(
+        default="examples/corpus",
+        description="A local folder (path or file:// URI) or an S3 prefix (s3://bucket/prefix).",
+    )
+    include: list[str] = Field(default=["*"], description="Glob patterns a key must match (any).")
+    exclude: list[str] = Field(default=[], description="Glob patterns that drop a key (any).")
+    max_object_bytes: int = Field(default=50 * 1024 * 1024, gt=0, description="Larger objects are skipped.")
+
+
+class S3Settings(_Section):
+    """S3 client settings; unset values fall back to boto3's usual credential and config chain."""
+
+    endpoint_url: AnyHttpUrl | None = Field(
+        default=None, description="For MinIO or other S3-compatible stores."
+    )
+    region: str | None = None
+    access_key_id: str | None = None
+    secret_access_key: SecretStr | None = None
+    addressing_style: Literal["auto", "path", "virtual"] = "auto"
+    max_attempts: int = Field(default=8, ge=1, description="botocore adaptive-mode retry attempts.")
+
+
+class ParseSettings(_Section):
+    """How unstructured partitions and chunks documents."""
+
+    strategy: Literal["fast", "auto", "hi_res", "ocr_only"] = "fast"
+    chunking: Literal["by_title", "basic"] = "by_title"
+    max_characters: int = Field(default=1500, gt=0)
+    new_after_n_chars: int = Field(default=1000, gt=0)
+    overlap: int = Field(default=0, ge=0)
+    combine_under_n_chars: int = Field(default=200, ge=0)
+    languages: list[str] = Field(default=["eng"])
+
+    @model_validator(mode="after")
+    def _bounds_are_consistent(self) -> ParseSettings:
+        if self.overlap >= self.max_characters:
+            raise ValueError("overlap must be smaller than max_characters")
+        return self
+
+
+class EmbedSettings(_Section):
+    """Which embedder turns chunks into vectors."""
+
+    backend: Literal["hashing"] = Field(
+        default="hashing", description="hashing: offline, no model; deterministic feature hashing."
+    )
+    dimensions: int = Field(default=384, ge=8, le=4096)
+    batch_size: int = Field(default=256, ge=1)
+
+
+class WeaviateSettings(_Section):
+    """Where vectors are stored."""
+
+    mode: Literal["embedded", "local", "custom", "cloud"] = "embedded"
+    url: AnyHttpUrl = Field(
+        default=AnyHttpUrl("http://localhost:8080"),
+        description="REST endpoint for local/custom mode, cluster URL for cloud mode.",
+    )
+    grpc_port: int = Field(default=50051, gt=0, lt=65536)
+    grpc_host: str | None = Field(default=None, description="Defaults to the host of `url`.")
+    api_key: SecretStr | None = None
+    collection: str = Field(default="RagkeeperChunks", pattern=r"^[A-Z][A-Za-z0-9_]*$")
+    timeout_seconds: float = Field(default=30.0, gt=0)
+    embedded_version: str = EMBEDDED_WEAVIATE_VERSION
+    embedded_binary_dir: Path = Field(
+        default_factory=lambda: _cache_home() / "ragkeeper" / "weaviate-embedded"
+    )
+    embedded_data_dir: Path = Field(default_factory=lambda: _data_home() / "ragkeeper" / "weaviate")
+    embedded_port: int = Field(default=8079, gt=0, lt=65536)
+    embedded_grpc_port: int = Field(default=50060, gt=0, lt=65536)
+
+
+class IngestSettings(_Section):
+    """How an ingest run is cut into Prefect tasks."""
+
+    objects_per_task: int = Field(default=16, ge=1, description="Source objects parsed per task.")
+    upsert_batch_size: int = Field(default=200, ge=1)
+
+
+class Settings(BaseSettings):
+    """The root of all ragkeeper settings."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="RAGKEEPER_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    source: SourceSettings = SourceSettings()
+    s3: S3Settings = S3Settings()
+    parse: ParseSettings = ParseSettings()
+    embed: EmbedSettings = EmbedSettings()
+    weaviate: WeaviateSettings = WeaviateSettings()
+    ingest: IngestSettings = IngestSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Init arguments, then environment, then the TOML file."""
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=config_file()))
+
+
+def config_file() -> Path:
+    """The TOML settings file in effect (it need not exist)."""
+    return Path(os.environ.get(CONFIG_FILE_ENV, DEFAULT_CONFIG_FILE))
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings from every source, turning validation errors into one readable ConfigError."""
+    explicit = os.environ.get(CONFIG_FILE_ENV)
+    if explicit and not Path(explicit).is_file():
+        raise ConfigError(f"settings file {explicit} (from {CONFIG_FILE_ENV}) does not exist")
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        raise ConfigError(describe_validation_error(error)) from None
+    except ValueError as error:  # a TOML syntax error surfaces as ValueError
+        raise ConfigError(f"settings file {config_file()}: {error}") from None
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """One line per invalid setting, naming the environment variable that sets it."""
+    lines = []
+    for item in error.errors():
+        path = ".".join(str(part) for part in item["loc"])
+        env_name = "RAGKEEPER_" + "__".join(str(part) for part in item["loc"]).upper()
+        given = item.get("input")
+        shown = "" if isinstance(given, dict) or "secret" in path or "key" in path else f" (got {given!r})"
+        section, _, name = path.rpartition(".")
+        where = f"{name} under [{section}]" if section else name
+        lines.append(
+            f"invalid setting {path}: {item['msg']}{shown}; set {env_name} or {where} in {config_file()}"
+        )
+    return "; ".join(lines)

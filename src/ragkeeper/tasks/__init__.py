@@ -1,0 +1,1 @@
+"""Thin Prefect task wrappers: retries for transient errors, batching, progress."""

@@ -1,0 +1,19 @@
+"""Retry policy shared by every task: retry TransientError, never TerminalError."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ragkeeper.errors import is_transient
+
+RETRIES = 3
+RETRY_DELAYS_SECONDS = [2, 10, 30]
+
+
+def retry_on_transient(task: Any, task_run: Any, state: Any) -> bool:
+    """Prefect `retry_condition_fn`: retry only when the task failed with a TransientError."""
+    try:
+        error = state.result(raise_on_failure=False)
+    except Exception:
+        return False
+    return isinstance(error, BaseException) and is_transient(error)

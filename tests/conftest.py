@@ -1,0 +1,116 @@
+"""Shared fixtures: quiet, offline-safe environment; real MinIO, Weaviate and Prefect on loopback."""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+# Before anything imports prefect, great_expectations or unstructured.
+os.environ.update(
+    {
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+        "GX_ANALYTICS_ENABLED": "false",
+        "UNSTRUCTURED_DISABLE_NOTICE": "1",
+        "SCARF_NO_ANALYTICS": "true",
+        "PREFECT_LOGGING_LEVEL": "WARNING",
+    }
+)
+for name in [n for n in os.environ if n.startswith("RAGKEEPER_") and n != "RAGKEEPER_SERVICES_DIR"]:
+    del os.environ[name]  # a developer's own settings must not leak into tests
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+CORPUS = REPO / "examples" / "corpus"
+sys.path.insert(0, str(REPO / "infra"))
+
+import devservices  # infra/devservices.py, stdlib only
+
+
+@pytest.fixture(scope="session")
+def minio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[devservices.Service]:
+    """A real MinIO server on a random loopback port, stopped at the end of the session."""
+    service = devservices.start_minio(tmp_path_factory.mktemp("minio"))
+    yield service
+    service.stop()
+
+
+@pytest.fixture(scope="session")
+def weaviate_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[devservices.Service]:
+    """A real single-node Weaviate server on random loopback ports."""
+    service = devservices.start_weaviate(tmp_path_factory.mktemp("weaviate"))
+    yield service
+    service.stop()
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    """Prefect's test harness: a temporary API server with its own database for the session."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture
+def s3_env(minio: devservices.Service, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Settings environment pointing the S3 client at the test MinIO."""
+    values = {
+        "RAGKEEPER_S3__ENDPOINT_URL": minio.url,
+        "RAGKEEPER_S3__ACCESS_KEY_ID": devservices.MINIO_USER,
+        "RAGKEEPER_S3__SECRET_ACCESS_KEY": devservices.MINIO_PASSWORD,
+        "RAGKEEPER_S3__REGION": "us-east-1",
+        "RAGKEEPER_S3__ADDRESSING_STYLE": "path",
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    return values
+
+
+@pytest.fixture
+def s3_client(minio: devservices.Service):
+    """A boto3 client for arranging test data in MinIO."""
+    import boto3
+
+    return boto3.client(
+        "s3",
+        endpoint_url=minio.url,
+        aws_access_key_id=devservices.MINIO_USER,
+        aws_secret_access_key=devservices.MINIO_PASSWORD,
+        region_name="us-east-1",
+    )
+
+
+@pytest.fixture
+def bucket(s3_client) -> str:
+    """A fresh, empty bucket."""
+    name = f"test-{uuid.uuid4().hex[:12]}"
+    s3_client.create_bucket(Bucket=name)
+    return name
+
+
+@pytest.fixture
+def weaviate_env(weaviate_server: devservices.Service, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Settings environment pointing at the test Weaviate, with a fresh collection name; returns it."""
+    collection = f"Test{uuid.uuid4().hex[:10]}"
+    monkeypatch.setenv("RAGKEEPER_WEAVIATE__MODE", "local")
+    monkeypatch.setenv("RAGKEEPER_WEAVIATE__URL", weaviate_server.url)
+    monkeypatch.setenv("RAGKEEPER_WEAVIATE__GRPC_PORT", str(weaviate_server.ports["grpc"]))
+    monkeypatch.setenv("RAGKEEPER_WEAVIATE__COLLECTION", collection)
+    return collection
+
+
+@pytest.fixture
+def weaviate_client(weaviate_server: devservices.Service):
+    """A raw weaviate-client connection for assertions that bypass our adapter."""
+    import weaviate
+
+    client = weaviate.connect_to_local(
+        host="127.0.0.1", port=weaviate_server.ports["http"], grpc_port=weaviate_server.ports["grpc"]
+    )
+    yield client
+    client.close()
