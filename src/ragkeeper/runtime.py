@@ -6,6 +6,7 @@ once per distinct settings and reuses it. `close_all` releases them at the end o
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -19,8 +20,16 @@ _lock = threading.Lock()
 _instances: dict[tuple[str, str], Any] = {}
 
 
+def _identity(settings: Settings) -> str:
+    # model_dump_json masks secrets, so two settings differing only in a credential would collide
+    # without the digest of the secret values.
+    secrets = [settings.s3.secret_access_key, settings.weaviate.api_key]
+    revealed = "\x1f".join(secret.get_secret_value() if secret else "" for secret in secrets)
+    return settings.model_dump_json() + hashlib.sha256(revealed.encode()).hexdigest()
+
+
 def _shared(kind: str, settings: Settings, build: Callable[[Settings], T]) -> T:
-    key = (kind, settings.model_dump_json())
+    key = (kind, _identity(settings))
     with _lock:
         if key not in _instances:
             _instances[key] = build(settings)

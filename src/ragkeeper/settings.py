@@ -113,6 +113,9 @@ class WeaviateSettings(_Section):
     embedded_data_dir: Path = Field(default_factory=lambda: _data_home() / "ragkeeper" / "weaviate")
     embedded_port: int = Field(default=8079, gt=0, lt=65536)
     embedded_grpc_port: int = Field(default=50060, gt=0, lt=65536)
+    embedded_log_level: Literal["debug", "info", "warning", "error"] = Field(
+        default="error", description="Log level of the embedded Weaviate process (it logs to the terminal)."
+    )
 
 
 class IngestSettings(_Section):

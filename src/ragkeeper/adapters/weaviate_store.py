@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,6 @@ EMBEDDED_ENVIRONMENT = {
     "DEFAULT_VECTORIZER_MODULE": "none",
     "ENABLE_MODULES": "",
     "DISABLE_TELEMETRY": "true",
-    "LOG_LEVEL": "error",
     # Without it Weaviate advertises the first non-loopback address, which may be IPv6 it cannot bind.
     "CLUSTER_ADVERTISE_ADDR": "127.0.0.1",
 }
@@ -115,15 +113,9 @@ def _connect_embedded(settings: WeaviateSettings, config: Any) -> Any:
         version=settings.embedded_version.removeprefix("v"),
         persistence_data_path=str(settings.embedded_data_dir),
         binary_path=str(binary_dir),
-        environment_variables={**EMBEDDED_ENVIRONMENT, **_embedded_overrides()},
+        environment_variables={**EMBEDDED_ENVIRONMENT, "LOG_LEVEL": settings.embedded_log_level},
         additional_config=config,
     )
-
-
-def _embedded_overrides() -> dict[str, str]:
-    # Let an operator raise Weaviate's own log level without touching code.
-    level = os.environ.get("RAGKEEPER_WEAVIATE_LOG_LEVEL")
-    return {"LOG_LEVEL": level} if level else {}
 
 
 class WeaviateStore:
