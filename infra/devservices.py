@@ -106,12 +106,30 @@ class Service:
             self.process.wait()
 
 
-def _spawn(command: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+def _launch(
+    name: str,
+    command: list[str],
+    *,
+    env: dict[str, str],
+    data_dir: Path,
+    url: str,
+    health: str,
+    ports: dict[str, int],
+) -> Service:
+    """Start a process logging to DATA_DIR/NAME.log; wait until URL+HEALTH answers, or stop it and raise."""
+    log_path = data_dir / f"{name}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log:
-        return subprocess.Popen(
+        process = subprocess.Popen(
             command, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
+    service = Service(name, process, url, log_path, ports)
+    try:
+        wait_http(url + health, 120, process)
+    except Exception:
+        service.stop()
+        raise
+    return service
 
 
 def start_minio(data_dir: Path, port: int | None = None, console_port: int | None = None) -> Service:
@@ -128,15 +146,15 @@ def start_minio(data_dir: Path, port: int | None = None, console_port: int | Non
     address, console = f"127.0.0.1:{port}", f"127.0.0.1:{console_port}"
     command = [str(binary("minio")), "server", str(data_dir / "data"), "--quiet", "--address", address]
     command += ["--console-address", console]
-    log_path = data_dir / "minio.log"
-    process = _spawn(command, env, log_path)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_http(f"{url}/minio/health/live", 60, process)
-    except Exception:
-        Service("minio", process, url, log_path).stop()
-        raise
-    return Service("minio", process, url, log_path, {"http": port})
+    return _launch(
+        "minio",
+        command,
+        env=env,
+        data_dir=data_dir,
+        url=f"http://{address}",
+        health="/minio/health/live",
+        ports={"http": port},
+    )
 
 
 def weaviate_environment(data_dir: Path, grpc_port: int, cluster_ports: list[int]) -> dict[str, str]:
@@ -184,15 +202,10 @@ def start_weaviate(data_dir: Path, port: int | None = None, grpc_port: int | Non
     raft = _free_consecutive_pair()
     env = weaviate_environment(data_dir, grpc_port, [free_port(), free_port(), raft, raft + 1])
     command = [str(binary("weaviate")), "--host", "127.0.0.1", "--port", str(port), "--scheme", "http"]
-    log_path = data_dir / "weaviate.log"
-    process = _spawn(command, env, log_path)
     url = f"http://127.0.0.1:{port}"
-    try:
-        wait_http(f"{url}/v1/.well-known/ready", 90, process)
-    except Exception:
-        Service("weaviate", process, url, log_path).stop()
-        raise
-    return Service("weaviate", process, url, log_path, {"http": port, "grpc": grpc_port})
+    return _launch(
+        "weaviate", command, env, data_dir, url, "/v1/.well-known/ready", {"http": port, "grpc": grpc_port}
+    )
 
 
 def start_prefect(data_dir: Path, port: int | None = None) -> Service:
@@ -206,15 +219,9 @@ def start_prefect(data_dir: Path, port: int | None = None) -> Service:
         "PREFECT_UI_ENABLED": "false",
     }
     command = [prefect, "server", "start", "--host", "127.0.0.1", "--port", str(port), "--no-ui"]
-    log_path = data_dir / "prefect.log"
-    process = _spawn(command, env, log_path)
-    url = f"http://127.0.0.1:{port}/api"
-    try:
-        wait_http(f"{url}/health", 120, process)
-    except Exception:
-        Service("prefect", process, url, log_path).stop()
-        raise
-    return Service("prefect", process, url, log_path, {"http": port})
+    return _launch(
+        "prefect", command, env, data_dir, f"http://127.0.0.1:{port}/api", "/health", {"http": port}
+    )
 
 
 # ---- `make services-up` / `make services-down`: fixed, well-known ports ----------------------------
