@@ -203,9 +203,9 @@ def start_weaviate(data_dir: Path, port: int | None = None, grpc_port: int | Non
     env = weaviate_environment(data_dir, grpc_port, [free_port(), free_port(), raft, raft + 1])
     command = [str(binary("weaviate")), "--host", "127.0.0.1", "--port", str(port), "--scheme", "http"]
     url = f"http://127.0.0.1:{port}"
-    return _launch(
-        "weaviate", command, env, data_dir, url, "/v1/.well-known/ready", {"http": port, "grpc": grpc_port}
-    )
+    health = "/v1/.well-known/ready"
+    ports = {"http": port, "grpc": grpc_port}
+    return _launch("weaviate", command, env=env, data_dir=data_dir, url=url, health=health, ports=ports)
 
 
 def start_prefect(data_dir: Path, port: int | None = None) -> Service:
@@ -219,8 +219,9 @@ def start_prefect(data_dir: Path, port: int | None = None) -> Service:
         "PREFECT_UI_ENABLED": "false",
     }
     command = [prefect, "server", "start", "--host", "127.0.0.1", "--port", str(port), "--no-ui"]
+    url = f"http://127.0.0.1:{port}/api"
     return _launch(
-        "prefect", command, env, data_dir, f"http://127.0.0.1:{port}/api", "/health", {"http": port}
+        "prefect", command, env=env, data_dir=data_dir, url=url, health="/health", ports={"http": port}
     )
 
 
