@@ -52,6 +52,34 @@ class QuarantinedObject:
 
 
 @dataclass(frozen=True, slots=True)
+class ParsedDocument:
+    """One parsed source object with the figures the document-level quality checks need."""
+
+    obj: SourceObject
+    chunks: tuple[Chunk, ...]
+    text: str
+    element_count: int
+    page_count: int | None = None
+    pages_with_text: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QualityReport:
+    """Outcome of the quality gate over a set of documents."""
+
+    documents_checked: int
+    chunks_checked: int
+    failures: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    expectation_results: tuple[dict[str, object], ...] = ()
+    data_docs_path: str | None = None
+
+    @property
+    def failed_share(self) -> float:
+        """Share of checked documents that failed (0 when none were checked)."""
+        return len(self.failures) / self.documents_checked if self.documents_checked else 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class ParseResult:
     """What parsing one batch of source objects produced."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Protocol
 
-from ragkeeper.models import Chunk, EmbeddedChunk, SearchHit, SourceObject
+from ragkeeper.models import Chunk, EmbeddedChunk, ParsedDocument, QualityReport, SearchHit, SourceObject
 
 
 class ObjectSource(Protocol):
@@ -34,6 +34,14 @@ class Parser(Protocol):
 
     def parse(self, obj: SourceObject, data: bytes, collection: str) -> list[Chunk]:
         """Partition and chunk a document; raise UnsupportedDocument when it cannot be parsed."""
+        ...
+
+
+class QualityGate(Protocol):
+    """Validates parsed documents and their chunks before anything is embedded or written."""
+
+    def validate(self, documents: Sequence[ParsedDocument]) -> QualityReport:
+        """Check every document and chunk; report failing documents (by URI) with the failed checks."""
         ...
 
 

@@ -84,13 +84,58 @@ class ParseSettings(_Section):
 
 
 class EmbedSettings(_Section):
-    """Which embedder turns chunks into vectors."""
+    """Which embedder turns chunks into vectors, and how requests are cut."""
 
-    backend: Literal["hashing"] = Field(
-        default="hashing", description="hashing: offline, no model; deterministic feature hashing."
+    backend: Literal["hashing", "openai", "local"] = Field(
+        default="hashing",
+        description="hashing (offline), openai (OpenAI-compatible API) or local (sentence-transformers).",
     )
-    dimensions: int = Field(default=384, ge=8, le=4096)
-    batch_size: int = Field(default=256, ge=1)
+    model: str = Field(default="text-embedding-3-small", description="Model name for openai/local backends.")
+    dimensions: int = Field(
+        default=384, ge=8, le=4096, description="Vector size (sent to the API for openai)."
+    )
+    batch_size: int = Field(default=256, ge=1, description="Chunks per embedding task.")
+    max_inputs_per_request: int = Field(default=2048, ge=1, le=2048)
+    max_tokens_per_request: int = Field(default=300_000, ge=1, le=300_000)
+    max_concurrent_requests: int = Field(default=4, ge=1, le=64)
+    price_per_million_tokens: float = Field(
+        default=0.02, ge=0, description="USD, for dry-run cost estimates."
+    )
+
+
+class OpenAISettings(_Section):
+    """The OpenAI-compatible API (OpenAI, Azure OpenAI, vLLM, Ollama, TEI, ...)."""
+
+    base_url: AnyHttpUrl | None = Field(default=None, description="Unset means api.openai.com.")
+    api_key: SecretStr | None = None
+    api_version: str | None = Field(default=None, description="Azure OpenAI only: the api-version to send.")
+    organization: str | None = None
+    timeout_seconds: float = Field(default=60.0, gt=0)
+    max_retries: int = Field(default=6, ge=0, description="Retries of 429/5xx/timeouts, with backoff.")
+
+
+class QualitySettings(_Section):
+    """Great Expectations quality gate."""
+
+    max_failure_share: float = Field(
+        default=0.2, ge=0, le=1, description="A run fails before any write if more documents than this fail."
+    )
+    min_printable_share: float = Field(default=0.9, ge=0, le=1)
+    min_chunk_chars: int = Field(default=1, ge=0)
+    max_chunk_chars: int = Field(default=8000, ge=1)
+    max_repeated_line_share: float = Field(
+        default=0.5, ge=0, le=1, description="Runaway repetition: most frequent line's share of a chunk."
+    )
+    suite_override_file: Path | None = Field(default=None, description="JSON file with extra expectations.")
+    data_docs_dir: Path = Field(default=Path("gx/data_docs"), description="Where GX Data Docs are written.")
+
+
+class SyncSettings(_Section):
+    """Incremental sync guards."""
+
+    max_delete_share: float = Field(
+        default=0.3, ge=0, le=1, description="Refuse a run deleting more than this share of indexed objects."
+    )
 
 
 class WeaviateSettings(_Section):
@@ -141,6 +186,9 @@ class Settings(BaseSettings):
     embed: EmbedSettings = EmbedSettings()
     weaviate: WeaviateSettings = WeaviateSettings()
     ingest: IngestSettings = IngestSettings()
+    openai: OpenAISettings = OpenAISettings()
+    quality: QualitySettings = QualitySettings()
+    sync: SyncSettings = SyncSettings()
 
     @classmethod
     def settings_customise_sources(
