@@ -48,6 +48,14 @@ def weaviate_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[devser
 
 
 @pytest.fixture(scope="session")
+def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[devservices.Service]:
+    """A real `prefect server start` on a random port, for tests that run the CLI in subprocesses."""
+    service = devservices.start_prefect(tmp_path_factory.mktemp("prefect"))
+    yield service
+    service.stop()
+
+
+@pytest.fixture(scope="session")
 def prefect_harness() -> Iterator[None]:
     """Prefect's test harness: a temporary API server with its own database for the session."""
     from prefect.testing.utilities import prefect_test_harness

@@ -82,8 +82,15 @@ def ingest(
         str | None, typer.Argument(help="Folder, file:// or s3://bucket/prefix (default: settings).")
     ] = None,
     collection: Annotated[str | None, typer.Option(help="Weaviate collection (default: settings).")] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Plan and parse, but embed and write nothing.")
+    ] = False,
+    force_delete: Annotated[
+        bool,
+        typer.Option("--force-delete", help="Allow deleting more than sync.max_delete_share of the index."),
+    ] = False,
 ) -> None:
-    """Parse, chunk, embed and index every document under SOURCE."""
+    """Sync SOURCE into the index: new and changed documents are indexed, removed ones deleted."""
     from ragkeeper import factory, progress
     from ragkeeper.core.report import summary_rows
     from ragkeeper.flows.ingest import ingest as ingest_flow
@@ -101,7 +108,9 @@ def ingest(
     progress.set_sink(RichProgress(bars))
     try:
         with bars:
-            summary = ingest_flow(source=source, collection=collection)
+            summary = ingest_flow(
+                source=source, collection=collection, dry_run=dry_run, force_delete=force_delete
+            )
     finally:
         progress.set_sink(None)
     table = Table(title="ingest summary", show_header=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ragkeeper.adapters.embedders.hashing import HashingEmbedder
 from ragkeeper.errors import ConfigError
-from ragkeeper.ports import Embedder, ObjectSource, Parser, VectorStore
+from ragkeeper.ports import Embedder, ObjectSource, Parser, StateStore, VectorStore
 from ragkeeper.settings import Settings
 
 
@@ -53,3 +53,13 @@ def make_vector_store(settings: Settings) -> VectorStore:
     from ragkeeper.adapters.weaviate_store import WeaviateStore
 
     return WeaviateStore(settings.weaviate)
+
+
+def make_state_store(store: VectorStore) -> StateStore:
+    """The index-state store that lives beside the chunks, sharing the store's connection."""
+    from ragkeeper.adapters.weaviate_state import WeaviateStateStore
+    from ragkeeper.adapters.weaviate_store import WeaviateStore
+
+    if not isinstance(store, WeaviateStore):
+        raise ConfigError("the index state is kept in Weaviate; no other vector store is supported")
+    return WeaviateStateStore(store)

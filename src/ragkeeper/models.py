@@ -100,14 +100,33 @@ class SearchHit:
 
 
 @dataclass(frozen=True, slots=True)
+class WriteResult:
+    """What writing a batch of parsed documents did."""
+
+    chunks_written: int = 0
+    chunks_deleted: int = 0
+    embeddings_computed: int = 0
+    embeddings_reused: int = 0
+    embed_seconds: float = 0.0
+    write_seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class RunSummary:
-    """What an ingest run did, for the CLI table and the Prefect artifact."""
+    """What an ingest run did (or, for a dry run, would do), for the CLI table and the Prefect artifact."""
 
     source: str
     collection: str
     objects_seen: int
-    objects_parsed: int
-    chunks_written: int
-    embeddings_computed: int
+    objects_new: int = 0
+    objects_changed: int = 0
+    objects_unchanged: int = 0
+    objects_deleted: int = 0
+    objects_parsed: int = 0
+    chunks_written: int = 0
+    chunks_deleted: int = 0
+    embeddings_computed: int = 0
+    embeddings_reused: int = 0
     quarantined: tuple[QuarantinedObject, ...] = ()
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    dry_run: bool = False

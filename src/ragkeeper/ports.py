@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from typing import Protocol
 
-from ragkeeper.models import Chunk, EmbeddedChunk, ParsedDocument, QualityReport, SearchHit, SourceObject
+from ragkeeper.core.sync_plan import IndexedState
+from ragkeeper.models import EmbeddedChunk, ParsedDocument, QualityReport, SearchHit, SourceObject
 
 
 class ObjectSource(Protocol):
@@ -32,7 +33,7 @@ class ObjectSource(Protocol):
 class Parser(Protocol):
     """Turns one document's bytes into chunks."""
 
-    def parse(self, obj: SourceObject, data: bytes, collection: str) -> list[Chunk]:
+    def parse(self, obj: SourceObject, data: bytes, collection: str) -> ParsedDocument:
         """Partition and chunk a document; raise UnsupportedDocument when it cannot be parsed."""
         ...
 
@@ -86,10 +87,38 @@ class VectorStore(Protocol):
         """Ids of every chunk stored for one source object."""
         ...
 
+    def fetch_vectors(self, ids: Collection[str]) -> dict[str, tuple[tuple[float, ...], str]]:
+        """Stored vectors and their embedding model id, for those of `ids` that exist."""
+        ...
+
+    def delete_source(self, source_uri: str, keep_ids: Collection[str] = ()) -> int:
+        """Delete every chunk of one source object except `keep_ids`; return how many went."""
+        ...
+
     def version(self) -> str:
         """The server version."""
         ...
 
     def close(self) -> None:
         """Release connections (and stop an embedded server)."""
+        ...
+
+
+class StateStore(Protocol):
+    """Where the index state of every source object is recorded, readable by every worker."""
+
+    def ensure(self) -> None:
+        """Create the storage if needed."""
+        ...
+
+    def load(self) -> list[IndexedState]:
+        """Every recorded state."""
+        ...
+
+    def put(self, states: Sequence[IndexedState]) -> None:
+        """Record states, replacing earlier ones for the same URIs."""
+        ...
+
+    def delete(self, uris: Iterable[str]) -> None:
+        """Forget these URIs."""
         ...

@@ -12,11 +12,11 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from ragkeeper import factory
-from ragkeeper.ports import Embedder, ObjectSource, Parser, VectorStore
+from ragkeeper.ports import Embedder, ObjectSource, Parser, StateStore, VectorStore
 from ragkeeper.settings import Settings
 
 T = TypeVar("T")
-_lock = threading.Lock()
+_lock = threading.RLock()  # re-entrant: the state store is built from the shared vector store
 _instances: dict[tuple[str, str], Any] = {}
 
 
@@ -54,6 +54,11 @@ def embedder(settings: Settings) -> Embedder:
 def vector_store(settings: Settings) -> VectorStore:
     """The shared, connected VectorStore for these settings."""
     return _shared("vector_store", settings, factory.make_vector_store)
+
+
+def state_store(settings: Settings) -> StateStore:
+    """The shared StateStore, on the shared vector store's connection."""
+    return _shared("state_store", settings, lambda s: factory.make_state_store(vector_store(s)))
 
 
 def close_all() -> None:

@@ -36,7 +36,7 @@ def _obj(key: str, data: bytes) -> SourceObject:
 )
 def test_each_sample_type_parses_into_chunks_with_metadata(parser, name, file_type, phrase):
     data = (CORPUS / name).read_bytes()
-    chunks = parser.parse(_obj(name, data), data, "Docs")
+    chunks = parser.parse(_obj(name, data), data, "Docs").chunks
     assert chunks, name
     assert any(phrase in c.text for c in chunks)
     for index, chunk in enumerate(chunks):
@@ -51,7 +51,9 @@ def test_each_sample_type_parses_into_chunks_with_metadata(parser, name, file_ty
 def test_multi_page_pdf_yields_text_for_every_page(parser):
     pages = [[f"Chapter {n}", f"This page talks about topic number {n} in some detail."] for n in range(1, 8)]
     data = make_pdf(pages)
-    chunks = parser.parse(_obj("book.pdf", data), data, "Docs")
+    document = parser.parse(_obj("book.pdf", data), data, "Docs")
+    assert (document.page_count, document.pages_with_text) == (7, 7)
+    chunks = document.chunks
     text = " ".join(c.text for c in chunks)
     for n in range(1, 8):
         assert f"topic number {n}" in text
@@ -62,7 +64,7 @@ def test_pdf_chunks_cite_their_page_when_sections_are_not_combined():
     pages = [[f"Chapter {n}", f"This page talks about topic number {n} in some detail."] for n in range(1, 8)]
     data = make_pdf(pages)
     parser = UnstructuredParser(ParseSettings(combine_under_n_chars=0))
-    chunks = parser.parse(_obj("book.pdf", data), data, "Docs")
+    chunks = parser.parse(_obj("book.pdf", data), data, "Docs").chunks
     assert [(c.page_number, f"topic number {c.page_number}" in c.text) for c in chunks] == [
         (n, True) for n in range(1, 8)
     ]
@@ -72,8 +74,8 @@ def test_same_input_gives_same_ids_and_repeated_text_gets_distinct_ids(parser):
     data = b"Repeated paragraph.\n\nSomething else entirely here.\n\nRepeated paragraph.\n"
     settings = ParseSettings(max_characters=25, new_after_n_chars=20, combine_under_n_chars=0)
     small = UnstructuredParser(settings)
-    first = small.parse(_obj("r.txt", data), data, "Docs")
-    again = small.parse(_obj("r.txt", data), data, "Docs")
+    first = small.parse(_obj("r.txt", data), data, "Docs").chunks
+    again = small.parse(_obj("r.txt", data), data, "Docs").chunks
     assert [c.id for c in first] == [c.id for c in again]
     assert len({c.id for c in first}) == len(first)
     repeated = [c for c in first if c.text == "Repeated paragraph."]
@@ -83,7 +85,7 @@ def test_same_input_gives_same_ids_and_repeated_text_gets_distinct_ids(parser):
 def test_chunking_respects_max_characters():
     long_text = ("A sentence about vector databases and their indexes. " * 200).encode()
     parser = UnstructuredParser(ParseSettings(max_characters=300, new_after_n_chars=250))
-    chunks = parser.parse(_obj("long.txt", long_text), long_text, "Docs")
+    chunks = parser.parse(_obj("long.txt", long_text), long_text, "Docs").chunks
     assert len(chunks) > 10
     assert max(len(c.text) for c in chunks) <= 300
 

@@ -99,3 +99,48 @@ def test_unreachable_weaviate_is_service_unavailable(monkeypatch):
     monkeypatch.setenv("RAGKEEPER_WEAVIATE__TIMEOUT_SECONDS", "3")
     with pytest.raises(ServiceUnavailable, match="Weaviate is not reachable"):
         WeaviateStore(load_settings().weaviate)
+
+
+def test_delete_source_removes_more_than_ten_thousand_chunks_and_keeps_what_it_is_told(store, weaviate_env):
+    store.ensure_collection(8)
+    uri, other = "s3://b/huge.md", "s3://b/small.md"
+    vector = (1.0,) + (0.0,) * 7
+    chunks = [
+        EmbeddedChunk(
+            Chunk(
+                id=chunk_uuid(weaviate_env, source, content_hash(f"chunk {n}"), 0),
+                text=f"chunk {n}",
+                source_uri=source,
+                source_etag="e",
+                content_hash=content_hash(f"chunk {n}"),
+                chunk_index=n,
+                occurrence=0,
+                file_type="text/markdown",
+            ),
+            vector,
+            "hashing-v2-8",
+        )
+        for source, count in ((uri, 10_500), (other, 3))
+        for n in range(count)
+    ]
+    for start in range(0, len(chunks), 2000):
+        store.upsert(chunks[start : start + 2000])
+    assert store.count() == 10_503
+    keep = {chunks[0].chunk.id, chunks[1].chunk.id}
+
+    assert store.delete_source(uri, keep_ids=keep) == 10_498
+    assert store.ids_for_source(uri) == keep
+    assert store.delete_source(uri) == 2
+    assert store.count() == 3
+
+
+def test_fetch_vectors_returns_stored_vectors_and_model(store, weaviate_env):
+    store.ensure_collection(64)
+    chunks = _embedded(weaviate_env)
+    store.upsert(chunks)
+    wanted = {chunks[0].chunk.id, "00000000-0000-5000-8000-000000000000"}
+    found = store.fetch_vectors(wanted)
+    assert set(found) == {chunks[0].chunk.id}
+    vector, model = found[chunks[0].chunk.id]
+    assert model == "hashing-v2-64"
+    assert vector == pytest.approx(chunks[0].vector, abs=1e-6)

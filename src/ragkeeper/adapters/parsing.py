@@ -10,7 +10,7 @@ from typing import Any
 
 from ragkeeper.core.ids import chunk_uuid, content_hash, occurrences
 from ragkeeper.errors import UnsupportedDocument
-from ragkeeper.models import Chunk, SourceObject
+from ragkeeper.models import Chunk, ParsedDocument, SourceObject
 from ragkeeper.settings import ParseSettings
 
 # unstructured prints a sales notice and pings an analytics endpoint unless told not to.
@@ -28,7 +28,7 @@ class UnstructuredParser:
         ensure_spacy_model()
         self._settings = settings
 
-    def parse(self, obj: SourceObject, data: bytes, collection: str) -> list[Chunk]:
+    def parse(self, obj: SourceObject, data: bytes, collection: str) -> ParsedDocument:
         """Partition and chunk one document; UnsupportedDocument when nothing usable comes out."""
         if not data.strip():
             raise UnsupportedDocument(f"{obj.uri}: empty file")
@@ -36,7 +36,18 @@ class UnstructuredParser:
         texts = [e for e in elements if (e.text or "").strip()]
         if not texts:
             raise UnsupportedDocument(f"{obj.uri}: no text could be extracted")
-        return self._to_chunks(obj, self._chunk(texts), collection, _document_title(texts, obj.key))
+        chunks = self._to_chunks(obj, self._chunk(texts), collection, _document_title(texts, obj.key))
+        is_pdf = any(e.metadata.filetype == "application/pdf" for e in texts)
+        return ParsedDocument(
+            obj=obj,
+            chunks=tuple(chunks),
+            text="\n\n".join(e.text for e in texts),
+            element_count=len(texts),
+            page_count=_pdf_page_count(data) if is_pdf else None,
+            pages_with_text=len({e.metadata.page_number for e in texts if e.metadata.page_number})
+            if is_pdf
+            else None,
+        )
 
     def _partition(self, obj: SourceObject, data: bytes) -> list[Any]:
         from unstructured.partition.auto import partition
@@ -120,3 +131,13 @@ def _section(originals: Sequence[Any]) -> str:
         if element.category == "Title" and element.text.strip():
             return element.text.strip()[:300]
     return ""
+
+
+def _pdf_page_count(data: bytes) -> int | None:
+    """Pages in a PDF according to pypdf (None if pypdf cannot tell)."""
+    from pypdf import PdfReader
+
+    try:
+        return len(PdfReader(io.BytesIO(data)).pages)
+    except Exception:
+        return None

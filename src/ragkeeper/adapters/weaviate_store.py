@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from ragkeeper.core.batching import batched
 from ragkeeper.errors import ConfigError, RagkeeperError, ServiceUnavailable, TerminalError, TransientError
 from ragkeeper.models import EmbeddedChunk, SearchHit
 from ragkeeper.settings import WeaviateSettings
@@ -16,6 +17,8 @@ from ragkeeper.settings import WeaviateSettings
 TEXT_PROPERTIES = ("text", "title", "section", "file_type", "embedding_model", "content_hash")
 KEY_PROPERTIES = ("source_uri", "source_etag")  # exact-match filters: whole-field tokenization
 INT_PROPERTIES = ("chunk_index", "occurrence", "page_number")
+
+_ID_BATCH = 500  # ids per fetch-by-id query
 
 # Server settings we rely on when we start Weaviate ourselves.
 EMBEDDED_ENVIRONMENT = {
@@ -131,6 +134,11 @@ class WeaviateStore:
         """The collection (class) name."""
         return self._name
 
+    @property
+    def client(self) -> Any:
+        """The underlying weaviate-client connection (shared with the state store)."""
+        return self._client
+
     def version(self) -> str:
         """The server version."""
         try:
@@ -244,6 +252,49 @@ class WeaviateStore:
                 offset += page
         except Exception as error:
             raise translate_weaviate_error(error, f"listing chunks of {source_uri}") from None
+
+    def fetch_vectors(self, ids: Collection[str]) -> dict[str, tuple[tuple[float, ...], str]]:
+        """Stored vectors and their embedding model id, for those of `ids` that exist."""
+        if not ids:
+            return {}
+        found: dict[str, tuple[tuple[float, ...], str]] = {}
+        try:
+            collection = self._client.collections.get(self._name)
+            for batch in batched(sorted(ids), _ID_BATCH):
+                response = collection.query.fetch_objects_by_ids(
+                    list(batch), limit=len(batch), include_vector=True, return_properties=["embedding_model"]
+                )
+                for o in response.objects:
+                    vector = o.vector.get("default") if isinstance(o.vector, dict) else o.vector
+                    if vector:
+                        found[str(o.uuid)] = (tuple(vector), str(o.properties.get("embedding_model", "")))
+        except Exception as error:
+            raise translate_weaviate_error(error, "reading stored vectors") from None
+        return found
+
+    def delete_source(self, source_uri: str, keep_ids: Collection[str] = ()) -> int:
+        """Delete every chunk of a source object except `keep_ids`; loops past the per-call match limit."""
+        from weaviate.classes.query import Filter
+
+        where = Filter.by_property("source_uri").equal(source_uri)
+        if keep_ids:
+            where = where & Filter.by_id().contains_none(sorted(keep_ids))
+        deleted = 0
+        try:
+            if not self._client.collections.exists(self._name):
+                return 0
+            collection = self._client.collections.get(self._name)
+            while True:
+                result = collection.data.delete_many(where=where)
+                deleted += int(result.successful)
+                if result.failed:
+                    raise TransientError(f"Weaviate failed to delete {result.failed} chunks of {source_uri}")
+                if result.matches == 0:
+                    return deleted
+        except RagkeeperError:
+            raise
+        except Exception as error:
+            raise translate_weaviate_error(error, f"deleting chunks of {source_uri}") from None
 
     def close(self) -> None:
         """Close the client; for embedded mode this also stops the Weaviate process."""

@@ -10,11 +10,18 @@ def summary_rows(summary: RunSummary) -> list[tuple[str, str]]:
     rows = [
         ("source", summary.source),
         ("collection", summary.collection),
+        ("mode", "dry run (nothing written)" if summary.dry_run else "sync"),
         ("objects seen", str(summary.objects_seen)),
+        ("objects new", str(summary.objects_new)),
+        ("objects changed", str(summary.objects_changed)),
+        ("objects unchanged", str(summary.objects_unchanged)),
+        ("objects deleted", str(summary.objects_deleted)),
         ("objects parsed", str(summary.objects_parsed)),
         ("objects quarantined", str(len(summary.quarantined))),
         ("chunks written", str(summary.chunks_written)),
+        ("chunks deleted", str(summary.chunks_deleted)),
         ("embeddings computed", str(summary.embeddings_computed)),
+        ("embeddings reused", str(summary.embeddings_reused)),
     ]
     rows += [(f"{stage} seconds", f"{seconds:.2f}") for stage, seconds in summary.stage_seconds.items()]
     return rows

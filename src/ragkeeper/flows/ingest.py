@@ -1,4 +1,4 @@
-"""The `ingest` flow: source -> parse/chunk -> embed -> Weaviate."""
+"""The `ingest` flow: keep a Weaviate collection exactly in step with a source folder or S3 prefix."""
 
 from __future__ import annotations
 
@@ -9,15 +9,10 @@ from prefect import flow
 
 from ragkeeper import progress, runtime
 from ragkeeper.core.batching import batched
-from ragkeeper.models import RunSummary
+from ragkeeper.core.sync_plan import check_failure_share
+from ragkeeper.models import ParsedDocument, QuarantinedObject, RunSummary, WriteResult
 from ragkeeper.settings import Settings, load_settings
-from ragkeeper.tasks.ingest_tasks import (
-    embed_batch,
-    list_source,
-    parse_batch,
-    prepare_collection,
-    write_batch,
-)
+from ragkeeper.tasks.ingest_tasks import delete_objects, parse_batch, plan, record_quarantine, write_batch
 from ragkeeper.tasks.report_tasks import publish_summary
 
 
@@ -32,50 +27,79 @@ def settings_for_run(source: str | None, collection: str | None) -> Settings:
 
 
 @flow(name="ingest", log_prints=True)
-def ingest(source: str | None = None, collection: str | None = None) -> RunSummary:
-    """Index every document under `source` (default: settings) into the Weaviate `collection`."""
+def ingest(
+    source: str | None = None,
+    collection: str | None = None,
+    dry_run: bool = False,
+    force_delete: bool = False,
+) -> RunSummary:
+    """Sync `source` (default: settings) into the Weaviate `collection`: add, update and remove chunks."""
     settings = settings_for_run(source, collection)
     seconds: dict[str, float] = defaultdict(float)
     try:
         started = time.perf_counter()
-        objects = list_source(settings)
-        seconds["list"] = time.perf_counter() - started
+        sync_plan, seen = plan(settings, force_delete)
+        seconds["plan"] = time.perf_counter() - started
 
-        progress.start("parse", len(objects))
+        to_process = sync_plan.to_process
+        progress.start("parse", len(to_process))
         futures = [
-            parse_batch.submit(settings, b) for b in batched(objects, settings.ingest.objects_per_task)
+            parse_batch.submit(settings, b) for b in batched(to_process, settings.ingest.objects_per_task)
         ]
-        chunks, quarantined, parsed = [], [], 0
+        documents: list[ParsedDocument] = []
+        quarantined: list[QuarantinedObject] = []
         for future in futures:
-            result, elapsed = future.result()
-            chunks.extend(result.chunks)
-            quarantined.extend(result.quarantined)
-            parsed += result.parsed_objects
+            parsed, failed, elapsed = future.result()
+            documents += parsed
+            quarantined += failed
             seconds["parse"] += elapsed
+        check_failure_share(quarantined, len(to_process), settings.quality.max_failure_share)
 
-        prepare_collection(settings)
-        progress.start("embed", len(chunks))
-        progress.start("write", len(chunks))
-        written = 0
-        for batch in batched(chunks, settings.embed.batch_size):
-            embedded, elapsed = embed_batch(settings, batch)
-            seconds["embed"] += elapsed
-            for write in batched(embedded, settings.ingest.upsert_batch_size):
-                count, elapsed = write_batch(settings, write)
-                written += count
-                seconds["write"] += elapsed
+        total = WriteResult()
+        chunks_deleted = 0
+        if not dry_run:
+            chunk_count = sum(len(d.chunks) for d in documents)
+            progress.start("embed", chunk_count)
+            progress.start("write", chunk_count)
+            for batch in batched(documents, settings.ingest.objects_per_task):
+                result = write_batch(settings, batch)
+                total = _add(total, result)
+            if quarantined:
+                etags = {obj.uri: obj.etag for obj in to_process}
+                record_quarantine(settings, quarantined, etags, sync_plan.previous)
+            chunks_deleted = delete_objects(settings, sync_plan.deleted) if sync_plan.deleted else 0
+        seconds["embed"] = total.embed_seconds
+        seconds["write"] = total.write_seconds
 
         summary = RunSummary(
             source=runtime.source(settings).root_uri,
             collection=settings.weaviate.collection,
-            objects_seen=len(objects),
-            objects_parsed=parsed,
-            chunks_written=written,
-            embeddings_computed=len(chunks),
+            objects_seen=seen,
+            objects_new=len(sync_plan.new),
+            objects_changed=len(sync_plan.changed),
+            objects_unchanged=len(sync_plan.unchanged),
+            objects_deleted=len(sync_plan.deleted),
+            objects_parsed=len(documents),
+            chunks_written=total.chunks_written,
+            chunks_deleted=total.chunks_deleted + chunks_deleted,
+            embeddings_computed=total.embeddings_computed,
+            embeddings_reused=total.embeddings_reused,
             quarantined=tuple(quarantined),
             stage_seconds=dict(seconds),
+            dry_run=dry_run,
         )
         publish_summary(summary)
         return summary
     finally:
         runtime.close_all()
+
+
+def _add(a: WriteResult, b: WriteResult) -> WriteResult:
+    return WriteResult(
+        chunks_written=a.chunks_written + b.chunks_written,
+        chunks_deleted=a.chunks_deleted + b.chunks_deleted,
+        embeddings_computed=a.embeddings_computed + b.embeddings_computed,
+        embeddings_reused=a.embeddings_reused + b.embeddings_reused,
+        embed_seconds=a.embed_seconds + b.embed_seconds,
+        write_seconds=a.write_seconds + b.write_seconds,
+    )

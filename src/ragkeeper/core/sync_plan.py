@@ -1,0 +1,101 @@
+"""Deciding what a sync run must do: compare the source listing with the recorded index state."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from ragkeeper.errors import TerminalError
+from ragkeeper.models import QuarantinedObject, SourceObject
+
+Status = Literal["indexed", "quarantined"]
+
+
+@dataclass(frozen=True, slots=True)
+class IndexedState:
+    """What the index holds for one source object, written only after its chunks are in place."""
+
+    uri: str
+    etag: str
+    config_hash: str
+    chunk_ids: tuple[str, ...]
+    status: Status = "indexed"
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SyncPlan:
+    """The work of one run. `changed` pairs each object with its previous state."""
+
+    new: tuple[SourceObject, ...] = ()
+    changed: tuple[tuple[SourceObject, IndexedState], ...] = ()
+    unchanged: tuple[SourceObject, ...] = ()
+    deleted: tuple[IndexedState, ...] = ()
+    indexed_before: int = 0
+    previous: dict[str, IndexedState] = field(default_factory=dict)
+
+    @property
+    def to_process(self) -> tuple[SourceObject, ...]:
+        """Objects to parse, embed and write: new, then changed."""
+        return self.new + tuple(obj for obj, _ in self.changed)
+
+
+class DeleteGuardTripped(TerminalError):
+    """A run would delete a larger share of the index than allowed."""
+
+
+class TooManyFailures(TerminalError):
+    """More documents failed than `quality.max_failure_share` allows; nothing was written."""
+
+
+def plan_sync(listing: Iterable[SourceObject], states: Iterable[IndexedState], config_hash: str) -> SyncPlan:
+    """Classify every object as new, changed (ETag or pipeline config differs), unchanged or deleted.
+
+    A quarantined object with the same ETag and config stays quarantined without being parsed again.
+    """
+    previous = {state.uri: state for state in states}
+    new: list[SourceObject] = []
+    changed: list[tuple[SourceObject, IndexedState]] = []
+    unchanged: list[SourceObject] = []
+    seen: set[str] = set()
+    for obj in listing:
+        seen.add(obj.uri)
+        state = previous.get(obj.uri)
+        if state is None:
+            new.append(obj)
+        elif state.etag == obj.etag and state.config_hash == config_hash:
+            unchanged.append(obj)
+        else:
+            changed.append((obj, state))
+    deleted = tuple(state for uri, state in sorted(previous.items()) if uri not in seen)
+    return SyncPlan(
+        new=tuple(new),
+        changed=tuple(changed),
+        unchanged=tuple(unchanged),
+        deleted=deleted,
+        indexed_before=len(previous),
+        previous=previous,
+    )
+
+
+def check_delete_guard(plan: SyncPlan, max_share: float, source: str, force: bool) -> None:
+    """Refuse a run that would delete more than `max_share` of the indexed objects, unless forced."""
+    if force or not plan.deleted or plan.indexed_before == 0:
+        return
+    share = len(plan.deleted) / plan.indexed_before
+    if share > max_share:
+        raise DeleteGuardTripped(
+            f"refusing to delete {len(plan.deleted)} of {plan.indexed_before} indexed objects "
+            f"({share:.0%} > sync.max_delete_share {max_share:.0%}): is {source} the right source? "
+            "Re-run with --force-delete if these deletions are intended"
+        )
+
+
+def check_failure_share(failed: Sequence[QuarantinedObject], processed: int, max_share: float) -> None:
+    """Fail the run, before anything is written, when too large a share of the processed documents failed."""
+    if processed and len(failed) / processed > max_share:
+        raise TooManyFailures(
+            f"{len(failed)} of {processed} documents failed (more than quality.max_failure_share "
+            f"{max_share:.0%}); nothing was written. First: {failed[0].reason}"
+        )

@@ -1,0 +1,72 @@
+"""A real ingest process is SIGKILLed at several points; the next run must converge exactly."""
+
+import pytest
+
+from ragkeeper.flows.ingest import ingest
+from tests.e2e.test_sync import SECTIONS, SMALL_CHUNKS
+from tests.support.cli import run_cli
+from tests.support.index import chunk_identities, state_records
+
+pytestmark = pytest.mark.e2e
+
+
+def _doc(n: int, variant: str = "") -> bytes:
+    body = "\n".join(SECTIONS.values()).replace("Alpha", f"A{n}{variant}")
+    return (f"# Document {n}\n\n" + body).encode()
+
+
+def _relabel(identities, old_prefix, new_prefix):
+    return {
+        (uri.replace(old_prefix, new_prefix), digest, occ): c for (uri, digest, occ), c in identities.items()
+    }
+
+
+@pytest.mark.parametrize(
+    "kill_at",
+    ["after-upsert", "after-stale-delete", "after-state:1", "after-object-delete"],
+)
+def test_killed_run_is_repaired_by_the_next_run(
+    kill_at,
+    prefect_harness,
+    prefect_server,
+    s3_env,
+    s3_client,
+    bucket,
+    weaviate_env,
+    weaviate_client,
+    monkeypatch,
+):
+    for name, value in {**SMALL_CHUNKS, "RAGKEEPER_PARSE__COMBINE_UNDER_N_CHARS": "0"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("RAGKEEPER_INGEST__OBJECTS_PER_TASK", "1")
+    for n in range(6):
+        s3_client.put_object(Bucket=bucket, Key=f"docs/doc{n}.md", Body=_doc(n))
+    source = f"s3://{bucket}/docs/"
+    ingest(source=source)
+
+    s3_client.put_object(Bucket=bucket, Key="docs/doc1.md", Body=_doc(1, "-edited"))
+    s3_client.put_object(Bucket=bucket, Key="docs/doc6.md", Body=_doc(6))
+    s3_client.delete_object(Bucket=bucket, Key="docs/doc5.md")
+    cli_env = {"PREFECT_API_URL": prefect_server.url}
+
+    crashed = run_cli("ingest", source, env={**cli_env, "RAGKEEPER_FAULT_KILL_AT": kill_at})
+    assert crashed.returncode == -9, crashed.stderr[-2000:]
+
+    repaired = run_cli("ingest", source, env=cli_env)
+    assert repaired.returncode == 0, repaired.stderr[-2000:]
+
+    # The expected index: the final source ingested from scratch into a fresh collection.
+    expected_collection = weaviate_env + "Fresh"
+    ingest(source=source, collection=expected_collection)
+    assert chunk_identities(weaviate_client, weaviate_env) == chunk_identities(
+        weaviate_client, expected_collection
+    )
+    assert max(chunk_identities(weaviate_client, weaviate_env).values()) == 1  # no duplicates
+
+    states = state_records(weaviate_client, weaviate_env)
+    listing = {
+        f"s3://{bucket}/{o['Key']}": o["ETag"].strip('"')
+        for o in s3_client.list_objects_v2(Bucket=bucket, Prefix="docs/")["Contents"]
+    }
+    assert {uri: s["etag"] for uri, s in states.items()} == listing
+    assert all(s["status"] == "indexed" for s in states.values())

@@ -1,0 +1,29 @@
+"""Reading a collection back for assertions on the exact index contents."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+
+def chunk_identities(client: Any, collection: str) -> Counter[tuple[str, str, int]]:
+    """(source_uri, content_hash, occurrence) of every stored chunk, with multiplicity."""
+    if not client.collections.exists(collection):
+        return Counter()
+    objects = client.collections.get(collection).iterator(
+        return_properties=["source_uri", "content_hash", "occurrence"]
+    )
+    return Counter(
+        (str(o.properties["source_uri"]), str(o.properties["content_hash"]), int(o.properties["occurrence"]))
+        for o in objects
+    )
+
+
+def state_records(client: Any, collection: str) -> dict[str, dict[str, Any]]:
+    """The recorded index state by source URI."""
+    name = f"{collection}State"
+    if not client.collections.exists(name):
+        return {}
+    return {
+        str(o.properties["source_uri"]): dict(o.properties) for o in client.collections.get(name).iterator()
+    }
