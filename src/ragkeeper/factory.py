@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ragkeeper.adapters.embedders.hashing import HashingEmbedder
 from ragkeeper.errors import ConfigError
-from ragkeeper.ports import Embedder, ObjectSource, Parser, StateStore, VectorStore
+from ragkeeper.ports import Embedder, ObjectSource, Parser, QualityGate, StateStore, VectorStore
 from ragkeeper.settings import Settings
 
 
@@ -43,9 +43,22 @@ def make_embedder(settings: Settings) -> Embedder:
     """The configured embedder."""
     if settings.embed.backend == "hashing":
         return HashingEmbedder(settings.embed.dimensions)
-    raise ConfigError(
-        f"unknown embed.backend {settings.embed.backend!r}"
-    )  # pragma: no cover - Literal guards it
+    if settings.embed.backend == "openai":
+        from ragkeeper.adapters.embedders.openai_compat import OpenAICompatibleEmbedder
+
+        return OpenAICompatibleEmbedder(settings.embed, settings.openai)
+    if settings.embed.backend == "local":
+        from ragkeeper.adapters.embedders.local_model import LocalModelEmbedder
+
+        return LocalModelEmbedder(settings.embed)
+    raise ConfigError(f"unknown embed.backend {settings.embed.backend!r}")
+
+
+def make_quality_gate(settings: Settings) -> QualityGate:
+    """The Great Expectations quality gate (ConfigError if the suite override file is malformed)."""
+    from ragkeeper.adapters.quality import GreatExpectationsGate
+
+    return GreatExpectationsGate(settings.quality)
 
 
 def make_vector_store(settings: Settings) -> VectorStore:

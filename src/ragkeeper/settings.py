@@ -124,7 +124,10 @@ class QualitySettings(_Section):
     min_chunk_chars: int = Field(default=1, ge=0)
     max_chunk_chars: int = Field(default=8000, ge=1)
     max_repeated_line_share: float = Field(
-        default=0.5, ge=0, le=1, description="Runaway repetition: most frequent line's share of a chunk."
+        default=0.5,
+        ge=0,
+        le=1,
+        description="Runaway repetition: share of a chunk's lines repeating an earlier one.",
     )
     suite_override_file: Path | None = Field(default=None, description="JSON file with extra expectations.")
     data_docs_dir: Path = Field(default=Path("gx/data_docs"), description="Where GX Data Docs are written.")

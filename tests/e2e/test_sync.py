@@ -193,3 +193,15 @@ def test_dry_run_plans_without_writing(
     assert (plan.objects_new, plan.objects_unchanged, plan.objects_deleted) == (1, 2, 1)
     assert (plan.chunks_written, plan.chunks_deleted, plan.embeddings_computed) == (0, 0, 0)
     assert chunk_identities(weaviate_client, weaviate_env) == before
+
+
+def test_oversized_objects_are_quarantined_and_the_run_goes_on(
+    prefect_harness, s3_env, s3_client, bucket, weaviate_env, weaviate_client, small_chunks, monkeypatch
+):
+    _seed(s3_client, bucket, count=5)
+    _put(s3_client, bucket, "huge.md", "# Huge\n\n" + "words " * 2000)
+    monkeypatch.setenv("RAGKEEPER_SOURCE__MAX_OBJECT_BYTES", "5000")
+    result = ingest(source=f"s3://{bucket}/docs/")
+    assert [q.uri for q in result.quarantined] == [f"s3://{bucket}/docs/huge.md"]
+    assert "over the 5000-byte limit" in result.quarantined[0].reason
+    assert result.objects_parsed == 5

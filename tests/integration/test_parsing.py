@@ -10,7 +10,7 @@ from ragkeeper.errors import UnsupportedDocument
 from ragkeeper.models import SourceObject
 from ragkeeper.settings import ParseSettings
 from tests.conftest import CORPUS
-from tests.support.documents import make_pdf
+from tests.support.documents import encrypt_pdf, make_docx, make_pdf, make_pptx
 
 pytestmark = pytest.mark.integration
 
@@ -104,6 +104,64 @@ def test_unusable_documents_raise_unsupported_with_a_reason(parser, name, data, 
         parser.parse(_obj(name, data), data, "Docs")
     assert name in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+EMAIL = (
+    b"From: ops@example.com\nTo: team@example.com\nSubject: Maintenance window\n"
+    b"Content-Type: text/plain\n\nThe vector database maintenance window starts Saturday at noon.\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "file_type", "phrase"),
+    [
+        (
+            "deck.pptx",
+            make_pptx("Quarterly review", "Index freshness improved to ten minutes"),
+            "presentationml",
+            "freshness",
+        ),
+        (
+            "table.csv",
+            b"service,owner\nweaviate,platform team\nminio,storage team\n",
+            "text/csv",
+            "storage team",
+        ),
+        ("notice.eml", EMAIL, "message/rfc822", "maintenance window"),
+        (
+            "elements.json",
+            b'[{"type": "NarrativeText", "element_id": "a1", "text": "Serialized element text here."}]',
+            "application/json",
+            "Serialized element",
+        ),
+        # Typed by content, not by a missing or misleading extension:
+        ("README", b"Plain notes about the reindex schedule.\n", "text/plain", "reindex schedule"),
+        ("report.txt", make_pdf([["A PDF with the wrong extension"]]), "application/pdf", "wrong extension"),
+        (
+            "upload.bin",
+            make_docx("Policy", ["A DOCX uploaded without its extension."]),
+            "wordprocessingml",
+            "without its extension",
+        ),
+    ],
+)
+def test_more_types_and_content_typing(parser, name, data, file_type, phrase):
+    document = parser.parse(_obj(name, data), data, "Docs")
+    assert any(phrase in c.text for c in document.chunks), [c.text for c in document.chunks]
+    assert all(file_type in c.file_type for c in document.chunks)
+
+
+def test_password_protected_pdf_is_unsupported(parser):
+    data = encrypt_pdf(make_pdf([["secret contents"]]), "hunter2")
+    with pytest.raises(UnsupportedDocument, match=r"secret\.pdf"):
+        parser.parse(_obj("secret.pdf", data), data, "Docs")
+
+
+def test_non_pdf_documents_have_no_page_count(parser):
+    data = b"# Title\n\nText.\n"
+    document = parser.parse(_obj("a.md", data), data, "Docs")
+    assert (document.page_count, document.pages_with_text) == (None, None)
+    assert document.element_count == 2 and "Text." in document.text
 
 
 def test_sample_corpus_is_what_the_demo_expects():

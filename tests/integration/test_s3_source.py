@@ -53,3 +53,13 @@ def test_stopped_endpoint_is_transient(monkeypatch):
     monkeypatch.setenv("RAGKEEPER_S3__MAX_ATTEMPTS", "1")
     with pytest.raises(ServiceUnavailable, match="cannot reach the S3 endpoint"):
         _source("s3://anything/").check()
+
+
+def test_listing_paginates_past_one_thousand_keys(s3_env, s3_client, bucket):
+    from concurrent.futures import ThreadPoolExecutor
+
+    keys = [f"many/{n:05d}.txt" for n in range(1_205)]
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(lambda key: s3_client.put_object(Bucket=bucket, Key=key, Body=b"x"), keys))
+    listed = [o.key for o in _source(f"s3://{bucket}/many/").list()]
+    assert listed == [key.removeprefix("many/") for key in keys]

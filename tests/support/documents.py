@@ -58,3 +58,29 @@ def make_docx(title: str, paragraphs: Sequence[str]) -> bytes:
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()
+
+
+def make_pptx(title: str, bullet: str) -> bytes:
+    """A one-slide PPTX with a title and a text box, built with python-pptx."""
+    from pptx import Presentation
+    from pptx.util import Inches
+
+    presentation = Presentation()
+    slide = presentation.slides.add_slide(presentation.slide_layouts[5])
+    title_shape = slide.shapes.title
+    assert title_shape is not None, "the title-only layout has a title placeholder"
+    title_shape.text = title
+    slide.shapes.add_textbox(Inches(1), Inches(2), Inches(6), Inches(2)).text_frame.text = bullet
+    buffer = io.BytesIO()
+    presentation.save(buffer)
+    return buffer.getvalue()
+
+
+def encrypt_pdf(data: bytes, password: str) -> bytes:
+    """The same PDF, encrypted with a user password (pikepdf)."""
+    import pikepdf
+
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        buffer = io.BytesIO()
+        pdf.save(buffer, encryption=pikepdf.Encryption(user=password, owner=password))
+    return buffer.getvalue()
