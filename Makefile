@@ -13,6 +13,7 @@ UV := $(BIN)/uv
 STAMP := $(VENV)/.installed
 DEMO_DATA ?= $(CURDIR)/.demo
 DEMO_QUERY ?= how do I rotate the API keys?
+BENCH_DOCS ?= 2000
 
 # Quiet, offline-friendly defaults for every target (each can be overridden from the environment).
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
@@ -21,7 +22,7 @@ export GX_ANALYTICS_ENABLED ?= false
 export UNSTRUCTURED_DISABLE_NOTICE ?= 1
 export SCARF_NO_ANALYTICS ?= true
 
-.PHONY: help install services demo test test-unit lint format lock services-up services-down clean
+.PHONY: help install services demo test test-unit bench lint format lock services-up services-down clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  \033[36m%-14s\033[0m %s\n",$$1,$$2}'
@@ -52,6 +53,9 @@ test: install services ## Run the whole suite (unit, integration on real MinIO/W
 
 test-unit: install ## Run only the fast unit tests
 	$(BIN)/pytest tests/unit
+
+bench: install services ## Benchmark cold / unchanged / 1%-changed ingest (BENCH_DOCS=2000)
+	$(BIN)/python benchmarks/ingest_bench.py --docs $(BENCH_DOCS)
 
 lint: install ## ruff (lint + format check) and pyright
 	$(BIN)/ruff check .

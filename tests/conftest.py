@@ -31,6 +31,12 @@ sys.path.insert(0, str(REPO / "infra"))
 import devservices  # infra/devservices.py, stdlib only
 
 
+@pytest.fixture(autouse=True)
+def _data_docs_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Great Expectations Data Docs of each test go to its own temporary folder."""
+    monkeypatch.setenv("RAGKEEPER_QUALITY__DATA_DOCS_DIR", str(tmp_path / "data_docs"))
+
+
 @pytest.fixture(scope="session")
 def minio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[devservices.Service]:
     """A real MinIO server on a random loopback port, stopped at the end of the session."""

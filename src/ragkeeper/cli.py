@@ -89,6 +89,10 @@ def ingest(
         bool,
         typer.Option("--force-delete", help="Allow deleting more than sync.max_delete_share of the index."),
     ] = False,
+    max_cost: Annotated[
+        float | None,
+        typer.Option("--max-cost", min=0, help="Refuse a run whose embedding estimate (USD) is higher."),
+    ] = None,
 ) -> None:
     """Sync SOURCE into the index: new and changed documents are indexed, removed ones deleted."""
     from ragkeeper import factory, progress

@@ -107,8 +107,10 @@ class WriteResult:
     chunks_deleted: int = 0
     embeddings_computed: int = 0
     embeddings_reused: int = 0
+    tokens_embedded: int = 0
     embed_seconds: float = 0.0
     write_seconds: float = 0.0
+    quarantined: tuple[QuarantinedObject, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +129,19 @@ class RunSummary:
     chunks_deleted: int = 0
     embeddings_computed: int = 0
     embeddings_reused: int = 0
+    tokens_embedded: int = 0
+    chunks_to_embed: int = 0
+    estimated_tokens: int = 0
+    estimated_cost_usd: float = 0.0
     quarantined: tuple[QuarantinedObject, ...] = ()
     stage_seconds: dict[str, float] = field(default_factory=dict)
     dry_run: bool = False
+    quality: QualityReport | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EmbeddingEstimate:
+    """What embedding a set of documents would take: chunks without a reusable vector, and their tokens."""
+
+    chunks_to_embed: int = 0
+    tokens: int = 0

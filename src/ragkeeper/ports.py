@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator, Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from ragkeeper.core.sync_plan import IndexedState
 from ragkeeper.models import EmbeddedChunk, ParsedDocument, QualityReport, SearchHit, SourceObject
@@ -61,6 +61,43 @@ class Embedder(Protocol):
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         """One vector per text, in order."""
+        ...
+
+
+class TextFailureLike(Protocol):
+    """One text an embedder could not embed: its position and why."""
+
+    @property
+    def index(self) -> int:
+        """Position of the text in the request."""
+        ...
+
+    @property
+    def reason(self) -> str:
+        """Why it failed, in one line."""
+        ...
+
+
+class EmbedReportLike(Protocol):
+    """Vectors (None where a text failed) and the failures."""
+
+    @property
+    def vectors(self) -> Sequence[Sequence[float] | None]:
+        """One entry per text."""
+        ...
+
+    @property
+    def failures(self) -> Sequence[TextFailureLike]:
+        """The texts that failed."""
+        ...
+
+
+@runtime_checkable
+class ReportingEmbedder(Protocol):
+    """An embedder that can report per-text failures instead of failing the whole request."""
+
+    def embed_with_report(self, texts: Sequence[str]) -> EmbedReportLike:
+        """Embed what can be embedded; say which texts could not."""
         ...
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from ragkeeper import factory
-from ragkeeper.ports import Embedder, ObjectSource, Parser, StateStore, VectorStore
+from ragkeeper.ports import Embedder, ObjectSource, Parser, QualityGate, StateStore, VectorStore
 from ragkeeper.settings import Settings
 
 T = TypeVar("T")
@@ -54,6 +54,11 @@ def embedder(settings: Settings) -> Embedder:
 def vector_store(settings: Settings) -> VectorStore:
     """The shared, connected VectorStore for these settings."""
     return _shared("vector_store", settings, factory.make_vector_store)
+
+
+def quality_gate(settings: Settings) -> QualityGate:
+    """The shared QualityGate for these settings."""
+    return _shared("quality_gate", settings, factory.make_quality_gate)
 
 
 def state_store(settings: Settings) -> StateStore:

@@ -23,7 +23,7 @@ def _relabel(identities, old_prefix, new_prefix):
 
 @pytest.mark.parametrize(
     "kill_at",
-    ["after-upsert", "after-stale-delete", "after-state:1", "after-object-delete"],
+    ["after-upsert:2", "after-stale-delete", "after-state:1", "after-object-delete"],
 )
 def test_killed_run_is_repaired_by_the_next_run(
     kill_at,
@@ -49,8 +49,13 @@ def test_killed_run_is_repaired_by_the_next_run(
     s3_client.delete_object(Bucket=bucket, Key="docs/doc5.md")
     cli_env = {"PREFECT_API_URL": prefect_server.url}
 
+    old_doc1 = {k for k in chunk_identities(weaviate_client, weaviate_env) if k[0].endswith("/doc1.md")}
     crashed = run_cli("ingest", source, env={**cli_env, "RAGKEEPER_FAULT_KILL_AT": kill_at})
     assert crashed.returncode == -9, crashed.stderr[-2000:]
+    if kill_at == "after-upsert:2":  # the second write batch is doc1 (new objects come first)
+        # New chunks land before stale ones go: mid-update, the document is never missing.
+        mid = {k for k in chunk_identities(weaviate_client, weaviate_env) if k[0].endswith("/doc1.md")}
+        assert old_doc1 < mid
 
     repaired = run_cli("ingest", source, env=cli_env)
     assert repaired.returncode == 0, repaired.stderr[-2000:]

@@ -22,7 +22,20 @@ def summary_rows(summary: RunSummary) -> list[tuple[str, str]]:
         ("chunks deleted", str(summary.chunks_deleted)),
         ("embeddings computed", str(summary.embeddings_computed)),
         ("embeddings reused", str(summary.embeddings_reused)),
+        ("tokens embedded", str(summary.tokens_embedded)),
+        ("estimated chunks to embed", str(summary.chunks_to_embed)),
+        ("estimated tokens", str(summary.estimated_tokens)),
+        ("estimated cost (USD)", f"{summary.estimated_cost_usd:.4f}"),
     ]
+    if summary.quality is not None:
+        rows.append(
+            (
+                "quality: documents failing",
+                f"{len(summary.quality.failures)} of {summary.quality.documents_checked}",
+            )
+        )
+        if summary.quality.data_docs_path:
+            rows.append(("quality: data docs", summary.quality.data_docs_path))
     rows += [(f"{stage} seconds", f"{seconds:.2f}") for stage, seconds in summary.stage_seconds.items()]
     return rows
 

@@ -9,12 +9,23 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from ragkeeper import progress, runtime
+from ragkeeper.adapters.tokens import count_tokens_batch
 from ragkeeper.core.batching import batched
 from ragkeeper.core.config_hash import pipeline_config_hash
 from ragkeeper.core.faults import checkpoint
 from ragkeeper.core.sync_plan import IndexedState, SyncPlan, check_delete_guard, plan_sync
 from ragkeeper.errors import UnsupportedDocument
-from ragkeeper.models import EmbeddedChunk, ParsedDocument, QuarantinedObject, SourceObject, WriteResult
+from ragkeeper.models import (
+    Chunk,
+    EmbeddedChunk,
+    EmbeddingEstimate,
+    ParsedDocument,
+    QualityReport,
+    QuarantinedObject,
+    SourceObject,
+    WriteResult,
+)
+from ragkeeper.ports import Embedder, ReportingEmbedder
 from ragkeeper.settings import Settings
 from ragkeeper.tasks.retry import RETRIES, RETRY_DELAYS_SECONDS, retry_on_transient
 
@@ -68,50 +79,91 @@ def parse_batch(
     return documents, quarantined, time.perf_counter() - started
 
 
+def _embed(embedder: Embedder, texts: Sequence[str]) -> tuple[list[Sequence[float] | None], dict[int, str]]:
+    """Vectors (None where a text failed) and failure reasons by position."""
+    if isinstance(embedder, ReportingEmbedder):
+        report = embedder.embed_with_report(texts)
+        return list(report.vectors), {f.index: f.reason for f in report.failures}
+    return list(embedder.embed(texts)), {}
+
+
+def _reusable_vectors(settings: Settings, chunks: Sequence[Chunk]) -> dict[str, tuple[float, ...]]:
+    """Vectors already stored under these chunk ids by the configured embedding model."""
+    model_id = runtime.embedder(settings).model_id
+    stored = runtime.vector_store(settings).fetch_vectors({c.id for c in chunks})
+    return {cid: vector for cid, (vector, model) in stored.items() if model == model_id}
+
+
+@task(name="validate-batch", **_retrying)
+def validate_batch(settings: Settings, documents: Sequence[ParsedDocument]) -> QualityReport:
+    """Run the quality gate (Great Expectations) over parsed documents and their chunks."""
+    return runtime.quality_gate(settings).validate(documents)
+
+
+@task(name="estimate-batch", **_retrying)
+def estimate_batch(settings: Settings, documents: Sequence[ParsedDocument]) -> EmbeddingEstimate:
+    """Chunks that have no reusable vector, and their tokens (cl100k_base)."""
+    chunks = [c for doc in documents for c in doc.chunks]
+    reusable = _reusable_vectors(settings, chunks)
+    missing = [c.text for c in chunks if c.id not in reusable]
+    return EmbeddingEstimate(chunks_to_embed=len(missing), tokens=sum(count_tokens_batch(missing)))
+
+
 @task(name="write-batch", **_retrying)
 def write_batch(settings: Settings, documents: Sequence[ParsedDocument]) -> WriteResult:
     """Embed what is new, write every chunk, drop stale ones, then record the state.
 
     Vectors already stored under a chunk's id (same collection, source, text and occurrence) by the
     same embedding model are reused, not recomputed. New chunks land before stale ones are deleted,
-    and the state is written last, so a crash anywhere leaves a state the next run repairs.
+    and the state is written last, so a crash anywhere leaves a state the next run repairs. A
+    document with a chunk the embedder persistently refuses is quarantined; the others go on.
     """
     store = runtime.vector_store(settings)
     embedder = runtime.embedder(settings)
     chunks = [chunk for doc in documents for chunk in doc.chunks]
     started = time.perf_counter()
-    stored = store.fetch_vectors({c.id for c in chunks})
-    vectors = {cid: vector for cid, (vector, model) in stored.items() if model == embedder.model_id}
+    vectors = _reusable_vectors(settings, chunks)
     missing = [c for c in chunks if c.id not in vectors]
+    failed: dict[str, str] = {}
     for batch in batched(missing, settings.embed.batch_size):
-        for chunk, vector in zip(batch, embedder.embed([c.text for c in batch]), strict=True):
-            vectors[chunk.id] = tuple(vector)
+        results, failures = _embed(embedder, [c.text for c in batch])
+        for position, (chunk, vector) in enumerate(zip(batch, results, strict=True)):
+            if position in failures:
+                failed.setdefault(
+                    chunk.source_uri, f"embedding failed for chunk {chunk.chunk_index}: {failures[position]}"
+                )
+            elif vector is not None:
+                vectors[chunk.id] = tuple(vector)
         progress.advance("embed", len(batch))
     progress.advance("embed", len(chunks) - len(missing))
     embed_seconds = time.perf_counter() - started
 
     started = time.perf_counter()
     written = deleted = 0
-    embedded = [EmbeddedChunk(c, vectors[c.id], embedder.model_id) for c in chunks]
+    kept = [doc for doc in documents if doc.obj.uri not in failed]
+    embedded = [EmbeddedChunk(c, vectors[c.id], embedder.model_id) for doc in kept for c in doc.chunks]
     for batch in batched(embedded, settings.ingest.upsert_batch_size):
         written += store.upsert(batch)
         progress.advance("write", len(batch))
     checkpoint("after-upsert")
-    for doc in documents:
+    for doc in kept:
         deleted += store.delete_source(doc.obj.uri, keep_ids={c.id for c in doc.chunks})
     checkpoint("after-stale-delete")
     digest = config_hash(settings)
     runtime.state_store(settings).put(
-        [IndexedState(d.obj.uri, d.obj.etag, digest, tuple(c.id for c in d.chunks)) for d in documents]
+        [IndexedState(d.obj.uri, d.obj.etag, digest, tuple(c.id for c in d.chunks)) for d in kept]
     )
     checkpoint("after-state")
+    embedded_texts = [c.text for c in missing if c.source_uri not in failed]
     return WriteResult(
         chunks_written=written,
         chunks_deleted=deleted,
-        embeddings_computed=len(missing),
+        embeddings_computed=len(embedded_texts),
         embeddings_reused=len(chunks) - len(missing),
+        tokens_embedded=sum(count_tokens_batch(embedded_texts)),
         embed_seconds=embed_seconds,
         write_seconds=time.perf_counter() - started,
+        quarantined=tuple(QuarantinedObject(uri, reason) for uri, reason in sorted(failed.items())),
     )
 
 
