@@ -44,8 +44,9 @@ def _paragraph(rng: random.Random, words: int = 60) -> str:
     return " ".join(rng.choice(WORDS) for _ in range(words)).capitalize() + "."
 
 
-def make_document(n: int, rng: random.Random, variant: int = 0) -> tuple[str, bytes]:
-    """Document number n of the corpus (key, bytes); `variant` changes its content."""
+def make_document(n: int, variant: int = 0) -> tuple[str, bytes]:
+    """Document number n of the corpus (key, bytes); a new `variant` changes its title section only."""
+    rng = random.Random(n)
     title = f"Document {n} revision {variant}"
     paragraphs = [_paragraph(rng) for _ in range(rng.randint(3, 8))]
     kind = n % 10
@@ -118,7 +119,7 @@ def main() -> None:
     s3.create_bucket(Bucket="bench")
     rng = random.Random(7)
     started = time.perf_counter()
-    upload(s3, "bench", [make_document(n, rng) for n in range(args.docs)])
+    upload(s3, "bench", [make_document(n) for n in range(args.docs)])
     print(f"corpus: {args.docs} documents generated and uploaded in {time.perf_counter() - started:.1f}s")
 
     rows = []
@@ -127,7 +128,7 @@ def main() -> None:
             for label in ("cold ingest", "re-run, nothing changed", "re-run, 1% changed"):
                 if label.endswith("1% changed"):
                     changed = rng.sample(range(args.docs), max(1, args.docs // 100))
-                    upload(s3, "bench", [make_document(n, rng, variant=1) for n in changed])
+                    upload(s3, "bench", [make_document(n, variant=1) for n in changed])
                 api.stats.reset()
                 started = time.perf_counter()
                 summary = ingest(source="s3://bench/docs/")

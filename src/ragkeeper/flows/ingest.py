@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 
 from prefect import flow
 
@@ -11,13 +12,14 @@ from ragkeeper import progress, runtime
 from ragkeeper.core.batching import batched
 from ragkeeper.core.cost import check_budget, estimate_cost
 from ragkeeper.core.quality_report import merge_quality_reports
-from ragkeeper.core.sync_plan import check_failure_share
+from ragkeeper.core.sync_plan import SyncPlan, check_failure_share
 from ragkeeper.models import (
     EmbeddingEstimate,
     ParsedDocument,
     QualityReport,
     QuarantinedObject,
     RunSummary,
+    SourceObject,
     WriteResult,
 )
 from ragkeeper.settings import Settings, load_settings
@@ -56,62 +58,22 @@ def ingest(
     seconds: dict[str, float] = defaultdict(float)
     try:
         started = time.perf_counter()
-        sync_plan, seen = plan(settings, force_delete)
+        sync_plan, seen, root_uri = plan(settings, force_delete)
         seconds["plan"] = time.perf_counter() - started
 
-        to_process = sync_plan.to_process
-        progress.start("parse", len(to_process))
-        futures = [
-            parse_batch.submit(settings, b) for b in batched(to_process, settings.ingest.objects_per_task)
-        ]
-        documents: list[ParsedDocument] = []
-        quarantined: list[QuarantinedObject] = []
-        reports: list[QualityReport] = []
-        for future in futures:
-            parsed, failed, elapsed = future.result()
-            seconds["parse"] += elapsed
-            started = time.perf_counter()
-            report = validate_batch(settings, parsed) if parsed else None
-            seconds["validate"] += time.perf_counter() - started
-            if report is not None:
-                reports.append(report)
-                failed += [
-                    QuarantinedObject(uri, "quality: " + "; ".join(why))
-                    for uri, why in report.failures.items()
-                ]
-            documents += [doc for doc in parsed if report is None or doc.obj.uri not in report.failures]
-            quarantined += failed
-        quality = merge_quality_reports(reports) if reports else None
-        check_failure_share(quarantined, len(to_process), settings.quality.max_failure_share)
+        documents, quarantined, quality = _parse_and_validate(settings, sync_plan.to_process, seconds)
+        check_failure_share(quarantined, len(sync_plan.to_process), settings.quality.max_failure_share)
 
-        estimate = EmbeddingEstimate()
-        if dry_run or max_cost is not None:
-            for batch in batched(documents, settings.ingest.objects_per_task):
-                part = estimate_batch(settings, batch)
-                estimate = EmbeddingEstimate(
-                    estimate.chunks_to_embed + part.chunks_to_embed, estimate.tokens + part.tokens
-                )
+        estimate = _estimate(settings, documents) if dry_run or max_cost is not None else EmbeddingEstimate()
         cost = estimate_cost(estimate.tokens, settings.embed.price_per_million_tokens)
         check_budget(cost, estimate.tokens, max_cost)
 
-        total = WriteResult()
-        chunks_deleted = 0
-        if not dry_run:
-            chunk_count = sum(len(d.chunks) for d in documents)
-            progress.start("embed", chunk_count)
-            progress.start("write", chunk_count)
-            for batch in batched(documents, settings.ingest.objects_per_task):
-                total = _add(total, write_batch(settings, batch))
-            quarantined += total.quarantined
-            if quarantined:
-                etags = {obj.uri: obj.etag for obj in to_process}
-                record_quarantine(settings, quarantined, etags, sync_plan.previous)
-            chunks_deleted = delete_objects(settings, sync_plan.deleted) if sync_plan.deleted else 0
+        total = WriteResult() if dry_run else _write(settings, sync_plan, documents, quarantined)
         seconds["embed"] = total.embed_seconds
         seconds["write"] = total.write_seconds
 
         summary = RunSummary(
-            source=runtime.source(settings).root_uri,
+            source=root_uri,
             collection=settings.weaviate.collection,
             objects_seen=seen,
             objects_new=len(sync_plan.new),
@@ -120,14 +82,14 @@ def ingest(
             objects_deleted=len(sync_plan.deleted),
             objects_parsed=len(documents),
             chunks_written=total.chunks_written,
-            chunks_deleted=total.chunks_deleted + chunks_deleted,
+            chunks_deleted=total.chunks_deleted,
             embeddings_computed=total.embeddings_computed,
             embeddings_reused=total.embeddings_reused,
             tokens_embedded=total.tokens_embedded,
             chunks_to_embed=estimate.chunks_to_embed,
             estimated_tokens=estimate.tokens,
             estimated_cost_usd=cost,
-            quarantined=tuple(quarantined),
+            quarantined=tuple(quarantined) + total.quarantined,
             stage_seconds=dict(seconds),
             dry_run=dry_run,
             quality=quality,
@@ -136,6 +98,61 @@ def ingest(
         return summary
     finally:
         runtime.close_all()
+
+
+def _parse_and_validate(
+    settings: Settings, objects: Sequence[SourceObject], seconds: dict[str, float]
+) -> tuple[list[ParsedDocument], list[QuarantinedObject], QualityReport | None]:
+    """Parse in parallel batches, then gate each batch; failing documents come back quarantined."""
+    progress.start("parse", len(objects))
+    started = time.perf_counter()
+    futures = [parse_batch.submit(settings, b) for b in batched(objects, settings.ingest.objects_per_task)]
+    parsed_batches = [future.result() for future in futures]
+    seconds["parse"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    documents: list[ParsedDocument] = []
+    quarantined: list[QuarantinedObject] = []
+    reports: list[QualityReport] = []
+    for parsed, failed in parsed_batches:
+        quarantined += failed
+        if not parsed:
+            continue
+        report = validate_batch(settings, parsed)
+        reports.append(report)
+        quarantined += [
+            QuarantinedObject(uri, "quality: " + "; ".join(why)) for uri, why in report.failures.items()
+        ]
+        documents += [doc for doc in parsed if doc.obj.uri not in report.failures]
+    seconds["validate"] = time.perf_counter() - started
+    return documents, quarantined, merge_quality_reports(reports) if reports else None
+
+
+def _estimate(settings: Settings, documents: Sequence[ParsedDocument]) -> EmbeddingEstimate:
+    """Chunks to embed and their tokens over all documents."""
+    parts = [estimate_batch(settings, b) for b in batched(documents, settings.ingest.objects_per_task)]
+    return EmbeddingEstimate(sum(p.chunks_to_embed for p in parts), sum(p.tokens for p in parts))
+
+
+def _write(
+    settings: Settings,
+    sync_plan: SyncPlan,
+    documents: Sequence[ParsedDocument],
+    quarantined: Sequence[QuarantinedObject],
+) -> WriteResult:
+    """Write documents batch by batch, record quarantines, delete what left the source."""
+    chunk_count = sum(len(d.chunks) for d in documents)
+    progress.start("embed", chunk_count)
+    progress.start("write", chunk_count)
+    total = WriteResult()
+    for batch in batched(documents, settings.ingest.objects_per_task):
+        total = _add(total, write_batch(settings, batch))
+    if quarantined or total.quarantined:
+        etags = {obj.uri: obj.etag for obj in sync_plan.to_process}
+        record_quarantine(settings, [*quarantined, *total.quarantined], etags, sync_plan.previous)
+    if sync_plan.deleted:
+        total = _add(total, WriteResult(chunks_deleted=delete_objects(settings, sync_plan.deleted)))
+    return total
 
 
 def _add(a: WriteResult, b: WriteResult) -> WriteResult:

@@ -44,8 +44,11 @@ def config_hash(settings: Settings) -> str:
 
 
 @task(name="plan-sync", **_retrying)
-def plan(settings: Settings, force_delete: bool) -> tuple[SyncPlan, int]:
-    """List the source, read the recorded state, classify every object; refuse mass deletions."""
+def plan(settings: Settings, force_delete: bool) -> tuple[SyncPlan, int, str]:
+    """List the source, read the recorded state, classify every object; refuse mass deletions.
+
+    Returns the plan, how many objects the listing holds, and the source's root URI.
+    """
     source = runtime.source(settings)
     listing = list(source.list())
     store = runtime.vector_store(settings)
@@ -54,15 +57,14 @@ def plan(settings: Settings, force_delete: bool) -> tuple[SyncPlan, int]:
     states.ensure()
     sync_plan = plan_sync(listing, states.load(), config_hash(settings))
     check_delete_guard(sync_plan, settings.sync.max_delete_share, source.root_uri, force_delete)
-    return sync_plan, len(listing)
+    return sync_plan, len(listing), source.root_uri
 
 
 @task(name="parse-batch", **_retrying)
 def parse_batch(
     settings: Settings, objects: Sequence[SourceObject]
-) -> tuple[list[ParsedDocument], list[QuarantinedObject], float]:
+) -> tuple[list[ParsedDocument], list[QuarantinedObject]]:
     """Read, partition and chunk a batch of objects; unusable ones are quarantined, not raised."""
-    started = time.perf_counter()
     source = runtime.source(settings)
     parser = runtime.parser(settings)
     limit = settings.source.max_object_bytes
@@ -76,7 +78,7 @@ def parse_batch(
         except UnsupportedDocument as error:
             quarantined.append(QuarantinedObject(uri=obj.uri, reason=str(error)))
         progress.advance("parse")
-    return documents, quarantined, time.perf_counter() - started
+    return documents, quarantined
 
 
 def _embed(embedder: Embedder, texts: Sequence[str]) -> tuple[list[Sequence[float] | None], dict[int, str]]:
