@@ -113,7 +113,11 @@ def ingest(
     try:
         with bars:
             summary = ingest_flow(
-                source=source, collection=collection, dry_run=dry_run, force_delete=force_delete
+                source=source,
+                collection=collection,
+                dry_run=dry_run,
+                force_delete=force_delete,
+                max_cost=max_cost,
             )
     finally:
         progress.set_sink(None)
@@ -184,7 +188,7 @@ def doctor(
 
 
 def main() -> None:
-    """Entry point: run the CLI, turning ragkeeper errors into one line and exit code 2."""
+    """Entry point: run the CLI; ragkeeper errors become one line and exit code 2 (3 if unforeseen)."""
     for name, value in _QUIET_ENVIRONMENT.items():
         os.environ.setdefault(name, value)
     try:
@@ -192,3 +196,9 @@ def main() -> None:
     except RagkeeperError as error:
         errors.print(f"[red]error:[/red] {error}", highlight=False, markup=True)
         sys.exit(2)
+    except Exception as error:  # anything unforeseen: still one line (details with --verbose logs)
+        first_line = next((line for line in str(error).splitlines() if line.strip()), "")
+        errors.print(
+            f"[red]error:[/red] {type(error).__name__}: {first_line[:300]}", highlight=False, markup=True
+        )
+        sys.exit(3)

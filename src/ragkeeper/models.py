@@ -45,10 +45,15 @@ class EmbeddedChunk:
 
 @dataclass(frozen=True, slots=True)
 class QuarantinedObject:
-    """A source object left out of a run, with the reason a person can act on."""
+    """A source object left out of a run, with the reason a person can act on.
+
+    `retry` marks failures that may pass later (e.g. an embedding API that kept failing): the next
+    run tries the object again even if it did not change.
+    """
 
     uri: str
     reason: str
+    retry: bool = False
 
 
 @dataclass(frozen=True, slots=True)

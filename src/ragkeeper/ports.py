@@ -77,6 +77,11 @@ class TextFailureLike(Protocol):
         """Why it failed, in one line."""
         ...
 
+    @property
+    def transient(self) -> bool:
+        """Whether a later retry may succeed (the next run then tries the document again)."""
+        ...
+
 
 class EmbedReportLike(Protocol):
     """Vectors (None where a text failed) and the failures."""
@@ -122,6 +127,10 @@ class VectorStore(Protocol):
 
     def ids_for_source(self, source_uri: str) -> set[str]:
         """Ids of every chunk stored for one source object."""
+        ...
+
+    def embedding_model(self) -> str | None:
+        """The embedding model id of the stored vectors, None when the collection is empty or absent."""
         ...
 
     def fetch_vectors(self, ids: Collection[str]) -> dict[str, tuple[tuple[float, ...], str]]:

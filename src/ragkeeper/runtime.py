@@ -6,6 +6,7 @@ once per distinct settings and reuses it. `close_all` releases them at the end o
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
 from collections.abc import Callable
@@ -23,7 +24,7 @@ _instances: dict[tuple[str, str], Any] = {}
 def _identity(settings: Settings) -> str:
     # model_dump_json masks secrets, so two settings differing only in a credential would collide
     # without the digest of the secret values.
-    secrets = [settings.s3.secret_access_key, settings.weaviate.api_key]
+    secrets = [settings.s3.secret_access_key, settings.weaviate.api_key, settings.openai.api_key]
     revealed = "\x1f".join(secret.get_secret_value() if secret else "" for secret in secrets)
     return settings.model_dump_json() + hashlib.sha256(revealed.encode()).hexdigest()
 
@@ -73,4 +74,6 @@ def close_all() -> None:
         _instances.clear()
     for (kind, _), instance in instances:
         if kind == "vector_store":
-            instance.close()
+            # One failing close must neither keep the others open nor hide the run's own error.
+            with contextlib.suppress(Exception):
+                instance.close()

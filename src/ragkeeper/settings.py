@@ -129,6 +129,7 @@ class QualitySettings(_Section):
         le=1,
         description="Runaway repetition: share of a chunk's lines repeating an earlier one.",
     )
+    documents_per_validation: int = Field(default=500, ge=1, description="Documents per GX validation run.")
     suite_override_file: Path | None = Field(default=None, description="JSON file with extra expectations.")
     data_docs_dir: Path = Field(default=Path("gx/data_docs"), description="Where GX Data Docs are written.")
 
@@ -169,7 +170,10 @@ class WeaviateSettings(_Section):
 class IngestSettings(_Section):
     """How an ingest run is cut into Prefect tasks."""
 
-    objects_per_task: int = Field(default=16, ge=1, description="Source objects parsed per task.")
+    objects_per_task: int = Field(
+        default=16, ge=1, description="Source objects per parse/validate/write task."
+    )
+    parse_concurrency: int = Field(default=2, ge=1, description="Parse tasks in flight at once (threads).")
     upsert_batch_size: int = Field(default=200, ge=1)
 
 
@@ -220,8 +224,9 @@ def load_settings(**overrides: Any) -> Settings:
         return Settings(**overrides)
     except ValidationError as error:
         raise ConfigError(describe_validation_error(error)) from None
-    except ValueError as error:  # a TOML syntax error surfaces as ValueError
-        raise ConfigError(f"settings file {config_file()}: {error}") from None
+    except ValueError as error:  # a TOML syntax error, or an environment value that is not valid JSON
+        first = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ConfigError(f"settings (environment or {config_file()}): {first}") from None
 
 
 def describe_validation_error(error: ValidationError) -> str:
@@ -230,11 +235,23 @@ def describe_validation_error(error: ValidationError) -> str:
     for item in error.errors():
         path = ".".join(str(part) for part in item["loc"])
         env_name = "RAGKEEPER_" + "__".join(str(part) for part in item["loc"]).upper()
-        given = item.get("input")
-        shown = "" if isinstance(given, dict) or "secret" in path or "key" in path else f" (got {given!r})"
+        shown = f" (got {item.get('input')!r})" if _may_echo(item["type"], path) else ""
         section, _, name = path.rpartition(".")
         where = f"{name} under [{section}]" if section else name
         lines.append(
             f"invalid setting {path}: {item['msg']}{shown}; set {env_name} or {where} in {config_file()}"
         )
     return "; ".join(lines)
+
+
+# Values are echoed only for errors about a choice, a number or a pattern, and never for fields
+# that may hold a credential: an unknown key or a URL can carry a secret (`user:pass@host`).
+_ECHOED_ERROR_TYPES = frozenset(
+    {"literal_error", "enum", "int_parsing", "float_parsing", "bool_parsing", "string_pattern_mismatch"}
+    | {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}
+)
+_SECRET_WORDS = ("secret", "key", "token", "password")
+
+
+def _may_echo(error_type: str, path: str) -> bool:
+    return error_type in _ECHOED_ERROR_TYPES and not any(word in path.lower() for word in _SECRET_WORDS)

@@ -96,3 +96,19 @@ def test_ingest_then_query_on_weaviate_embedded(tmp_path):
     assert answered.returncode == 0, answered.stderr
     first_hit = next(line for line in answered.stdout.splitlines() if line.startswith("│ 1 "))
     assert "security-policy.docx" in first_hit
+
+
+def test_dry_run_and_max_cost_from_the_command_line(s3_env, s3_client, bucket, weaviate_env, prefect_server):
+    for path in CORPUS.iterdir():
+        s3_client.put_object(Bucket=bucket, Key=f"docs/{path.name}", Body=path.read_bytes())
+    env = {"PREFECT_API_URL": prefect_server.url, "RAGKEEPER_EMBED__PRICE_PER_MILLION_TOKENS": "1000"}
+
+    plan = run_cli("ingest", f"s3://{bucket}/docs/", "--dry-run", env=env)
+    assert plan.returncode == 0, plan.stderr
+    assert "dry run (nothing written)" in plan.stdout
+    assert "estimated cost (USD)" in plan.stdout
+
+    refused = run_cli("ingest", f"s3://{bucket}/docs/", "--max-cost", "0.001", env=env)
+    assert refused.returncode == 2
+    assert "above --max-cost $0.0010" in refused.stderr
+    assert "Traceback" not in refused.stderr

@@ -63,3 +63,20 @@ def test_listing_paginates_past_one_thousand_keys(s3_env, s3_client, bucket):
         list(pool.map(lambda key: s3_client.put_object(Bucket=bucket, Key=key, Body=b"x"), keys))
     listed = [o.key for o in _source(f"s3://{bucket}/many/").list()]
     assert listed == [key.removeprefix("many/") for key in keys]
+
+
+def test_keys_with_url_characters_and_prefix_as_folder(s3_env, s3_client, bucket):
+    s3_client.put_object(Bucket=bucket, Key="docs/What is RAG?.md", Body=b"question mark")
+    s3_client.put_object(Bucket=bucket, Key="docs/C#.md", Body=b"hash sign")
+    s3_client.put_object(Bucket=bucket, Key="docs-old/stale.md", Body=b"not under docs/")
+    source = _source(f"s3://{bucket}/docs")
+    objects = list(source.list())
+    assert sorted(o.key for o in objects) == ["C#.md", "What is RAG?.md"]
+    assert sorted(source.read(o) for o in objects) == [b"hash sign", b"question mark"]
+
+
+def test_partial_credentials_are_one_config_error(monkeypatch, bucket):
+    monkeypatch.delenv("RAGKEEPER_S3__SECRET_ACCESS_KEY", raising=False)
+    monkeypatch.setenv("RAGKEEPER_S3__ACCESS_KEY_ID", "only-the-id")
+    with pytest.raises(ConfigError, match="credentials incomplete or missing"):
+        _source(f"s3://{bucket}/")

@@ -95,6 +95,26 @@ def test_invalid_secret_value_is_not_echoed(monkeypatch: pytest.MonkeyPatch, tmp
     assert "987654321" not in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("RAGKEEPER_OPENAI__TOKEN", "sk-live-SECRET"),  # unknown key: could be anything
+        ("RAGKEEPER_WEAVIATE__URL", "http://admin:SECRET@:bad:port"),  # URLs can carry passwords
+    ],
+)
+def test_values_that_may_be_secrets_are_not_echoed(monkeypatch: pytest.MonkeyPatch, name: str, value: str):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert "SECRET" not in str(caught.value)
+
+
+def test_bad_json_in_the_environment_names_the_environment(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("RAGKEEPER_SOURCE__INCLUDE", "*.pdf")
+    with pytest.raises(ConfigError, match=r"settings \(environment or ragkeeper\.toml\)"):
+        load_settings()
+
+
 def test_overlap_must_be_below_chunk_size():
     with pytest.raises(ConfigError, match="overlap"):
         load_settings(parse={"overlap": 2000, "max_characters": 1000})

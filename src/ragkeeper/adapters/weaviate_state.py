@@ -119,7 +119,8 @@ def _to_properties(state: IndexedState, now: datetime) -> dict[str, Any]:
 
 
 def _from_properties(properties: dict[str, Any]) -> IndexedState:
-    status = "quarantined" if properties.get("status") == "quarantined" else "indexed"
+    status = properties.get("status")
+    status = status if status in ("quarantined", "pending") else "indexed"
     return IndexedState(
         uri=str(properties["source_uri"]),
         etag=str(properties.get("etag") or ""),

@@ -37,28 +37,42 @@ def embedded_binary_name(version: str) -> str:
     return f"weaviate-{tag}-{hashlib.sha256(tag.encode()).hexdigest()}"
 
 
+_TRANSIENT_GRPC = ("UNAVAILABLE", "DEADLINE_EXCEEDED", "RESOURCE_EXHAUSTED", "ABORTED")
+
+
+def _first_line(error: Exception) -> str:
+    return next((line.strip() for line in str(error).splitlines() if line.strip()), "")[:200]
+
+
 def translate_weaviate_error(error: Exception, what: str) -> RagkeeperError:
     """Map weaviate-client exceptions to TransientError / TerminalError with one line."""
     from weaviate.exceptions import (
         UnexpectedStatusCodeError,
+        WeaviateBatchError,
         WeaviateConnectionError,
+        WeaviateDeleteManyError,
+        WeaviateGRPCUnavailableError,
+        WeaviateQueryError,
+        WeaviateRetryError,
         WeaviateStartUpError,
         WeaviateTimeoutError,
     )
 
-    if isinstance(error, WeaviateConnectionError | WeaviateStartUpError):
-        return ServiceUnavailable(f"{what}: Weaviate is not reachable ({str(error).splitlines()[0][:200]})")
-    if isinstance(error, WeaviateTimeoutError):
-        return TransientError(f"{what}: Weaviate timed out")
+    detail = _first_line(error)
+    if isinstance(error, WeaviateConnectionError | WeaviateStartUpError | WeaviateGRPCUnavailableError):
+        return ServiceUnavailable(f"{what}: Weaviate is not reachable ({detail or type(error).__name__})")
+    if isinstance(error, WeaviateTimeoutError | WeaviateRetryError):
+        return TransientError(f"{what}: Weaviate timed out or kept failing ({detail})")
     if isinstance(error, UnexpectedStatusCodeError):
         if error.status_code in (401, 403):
             return TerminalError(f"{what}: Weaviate rejected the credentials ({error.status_code})")
         if error.status_code >= 500 or error.status_code == 429:
             return TransientError(f"{what}: Weaviate answered {error.status_code}")
         return TerminalError(f"{what}: Weaviate answered {error.status_code}")
-    return TerminalError(
-        f"{what}: {type(error).__name__}: {str(error).splitlines()[0][:200] if str(error) else ''}"
-    )
+    grpc_error = isinstance(error, WeaviateQueryError | WeaviateBatchError | WeaviateDeleteManyError)
+    if grpc_error and any(code in str(error) for code in _TRANSIENT_GRPC):
+        return TransientError(f"{what}: Weaviate is busy or restarting ({detail})")
+    return TerminalError(f"{what}: {type(error).__name__}: {detail}")
 
 
 def connect(settings: WeaviateSettings) -> Any:
@@ -252,6 +266,18 @@ class WeaviateStore:
                 offset += page
         except Exception as error:
             raise translate_weaviate_error(error, f"listing chunks of {source_uri}") from None
+
+    def embedding_model(self) -> str | None:
+        """The embedding model id of the vectors stored (from one object), None if the collection is empty."""
+        try:
+            if not self._client.collections.exists(self._name):
+                return None
+            response = self._client.collections.get(self._name).query.fetch_objects(
+                limit=1, return_properties=["embedding_model"]
+            )
+        except Exception as error:
+            raise translate_weaviate_error(error, "reading the collection's embedding model") from None
+        return str(response.objects[0].properties.get("embedding_model")) if response.objects else None
 
     def fetch_vectors(self, ids: Collection[str]) -> dict[str, tuple[tuple[float, ...], str]]:
         """Stored vectors and their embedding model id, for those of `ids` that exist."""

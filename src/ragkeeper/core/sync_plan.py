@@ -9,7 +9,8 @@ from typing import Literal
 from ragkeeper.errors import TerminalError
 from ragkeeper.models import QuarantinedObject, SourceObject
 
-Status = Literal["indexed", "quarantined"]
+# pending: written before an object's chunks change; a crash leaves it, and the next run redoes it.
+Status = Literal["indexed", "quarantined", "pending"]
 
 
 @dataclass(frozen=True, slots=True)

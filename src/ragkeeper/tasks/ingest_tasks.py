@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -14,7 +15,7 @@ from ragkeeper.core.batching import batched
 from ragkeeper.core.config_hash import pipeline_config_hash
 from ragkeeper.core.faults import checkpoint
 from ragkeeper.core.sync_plan import IndexedState, SyncPlan, check_delete_guard, plan_sync
-from ragkeeper.errors import UnsupportedDocument
+from ragkeeper.errors import ConfigError, TerminalError, UnsupportedDocument
 from ragkeeper.models import (
     Chunk,
     EmbeddedChunk,
@@ -29,6 +30,11 @@ from ragkeeper.ports import Embedder, ReportingEmbedder
 from ragkeeper.settings import Settings
 from ragkeeper.tasks.retry import RETRIES, RETRY_DELAYS_SECONDS, retry_on_transient
 
+
+class ModelMismatch(ConfigError):
+    """The collection holds vectors of another embedding model than the configured one."""
+
+
 _retrying = {
     "retries": RETRIES,
     "retry_delay_seconds": RETRY_DELAYS_SECONDS,
@@ -39,12 +45,11 @@ _retrying = {
 
 def config_hash(settings: Settings) -> str:
     """The pipeline config hash of these settings (parse settings, embedding model, collection)."""
-    model_id = runtime.embedder(settings).model_id
-    return pipeline_config_hash(settings.parse, model_id, settings.weaviate.collection)
+    return pipeline_config_hash(settings, runtime.embedder(settings).model_id)
 
 
 @task(name="plan-sync", **_retrying)
-def plan(settings: Settings, force_delete: bool) -> tuple[SyncPlan, int, str]:
+def plan(settings: Settings, force_delete: bool, dry_run: bool = False) -> tuple[SyncPlan, int, str]:
     """List the source, read the recorded state, classify every object; refuse mass deletions.
 
     Returns the plan, how many objects the listing holds, and the source's root URI.
@@ -52,9 +57,18 @@ def plan(settings: Settings, force_delete: bool) -> tuple[SyncPlan, int, str]:
     source = runtime.source(settings)
     listing = list(source.list())
     store = runtime.vector_store(settings)
-    store.ensure_collection(runtime.embedder(settings).dimensions)
+    embedder = runtime.embedder(settings)
+    stored_model = store.embedding_model()
+    if stored_model is not None and stored_model != embedder.model_id:
+        raise ModelMismatch(
+            f"collection {settings.weaviate.collection} holds vectors of {stored_model}, but the "
+            f"configured embedder is {embedder.model_id}; two models cannot share a collection. Ingest into "
+            "a new collection (--collection NewName), switch readers to it, then drop the old one"
+        )
     states = runtime.state_store(settings)
-    states.ensure()
+    if not dry_run:
+        store.ensure_collection(embedder.dimensions)
+        states.ensure()
     sync_plan = plan_sync(listing, states.load(), config_hash(settings))
     check_delete_guard(sync_plan, settings.sync.max_delete_share, source.root_uri, force_delete)
     return sync_plan, len(listing), source.root_uri
@@ -77,15 +91,21 @@ def parse_batch(
             documents.append(parser.parse(obj, source.read(obj), settings.weaviate.collection))
         except UnsupportedDocument as error:
             quarantined.append(QuarantinedObject(uri=obj.uri, reason=str(error)))
+        except TerminalError as error:
+            # Unreadable (deleted since listing, access denied): retried next run; a bucket-wide
+            # problem still stops the run through the failure-share check.
+            quarantined.append(QuarantinedObject(uri=obj.uri, reason=f"cannot read: {error}", retry=True))
         progress.advance("parse")
     return documents, quarantined
 
 
-def _embed(embedder: Embedder, texts: Sequence[str]) -> tuple[list[Sequence[float] | None], dict[int, str]]:
-    """Vectors (None where a text failed) and failure reasons by position."""
+def _embed(
+    embedder: Embedder, texts: Sequence[str]
+) -> tuple[list[Sequence[float] | None], dict[int, tuple[str, bool]]]:
+    """Vectors (None where a text failed) and, by position, why a text failed and if it may pass later."""
     if isinstance(embedder, ReportingEmbedder):
         report = embedder.embed_with_report(texts)
-        return list(report.vectors), {f.index: f.reason for f in report.failures}
+        return list(report.vectors), {f.index: (f.reason, f.transient) for f in report.failures}
     return list(embedder.embed(texts)), {}
 
 
@@ -126,14 +146,14 @@ def write_batch(settings: Settings, documents: Sequence[ParsedDocument]) -> Writ
     started = time.perf_counter()
     vectors = _reusable_vectors(settings, chunks)
     missing = [c for c in chunks if c.id not in vectors]
-    failed: dict[str, str] = {}
+    failed: dict[str, QuarantinedObject] = {}
     for batch in batched(missing, settings.embed.batch_size):
         results, failures = _embed(embedder, [c.text for c in batch])
         for position, (chunk, vector) in enumerate(zip(batch, results, strict=True)):
             if position in failures:
-                failed.setdefault(
-                    chunk.source_uri, f"embedding failed for chunk {chunk.chunk_index}: {failures[position]}"
-                )
+                reason, transient = failures[position]
+                why = f"embedding failed for chunk {chunk.chunk_index}: {reason}"
+                failed.setdefault(chunk.source_uri, QuarantinedObject(chunk.source_uri, why, retry=transient))
             elif vector is not None:
                 vectors[chunk.id] = tuple(vector)
         progress.advance("embed", len(batch))
@@ -143,6 +163,11 @@ def write_batch(settings: Settings, documents: Sequence[ParsedDocument]) -> Writ
     started = time.perf_counter()
     written = deleted = 0
     kept = [doc for doc in documents if doc.obj.uri not in failed]
+    states = runtime.state_store(settings)
+    digest = config_hash(settings)
+    # Provisional records first (no ETag, so the next run re-processes them): chunks of an object
+    # that a crash leaves behind are then always known, even if the object leaves the source.
+    states.put([IndexedState(d.obj.uri, "", digest, (), status="pending") for d in kept])
     embedded = [EmbeddedChunk(c, vectors[c.id], embedder.model_id) for doc in kept for c in doc.chunks]
     for batch in batched(embedded, settings.ingest.upsert_batch_size):
         written += store.upsert(batch)
@@ -151,10 +176,7 @@ def write_batch(settings: Settings, documents: Sequence[ParsedDocument]) -> Writ
     for doc in kept:
         deleted += store.delete_source(doc.obj.uri, keep_ids={c.id for c in doc.chunks})
     checkpoint("after-stale-delete")
-    digest = config_hash(settings)
-    runtime.state_store(settings).put(
-        [IndexedState(d.obj.uri, d.obj.etag, digest, tuple(c.id for c in d.chunks)) for d in kept]
-    )
+    states.put([IndexedState(d.obj.uri, d.obj.etag, digest, tuple(c.id for c in d.chunks)) for d in kept])
     checkpoint("after-state")
     embedded_texts = [c.text for c in missing if c.source_uri not in failed]
     return WriteResult(
@@ -165,7 +187,7 @@ def write_batch(settings: Settings, documents: Sequence[ParsedDocument]) -> Writ
         tokens_embedded=sum(count_tokens_batch(embedded_texts)),
         embed_seconds=embed_seconds,
         write_seconds=time.perf_counter() - started,
-        quarantined=tuple(QuarantinedObject(uri, reason) for uri, reason in sorted(failed.items())),
+        quarantined=tuple(failed[uri] for uri in sorted(failed)),
     )
 
 
@@ -178,14 +200,16 @@ def record_quarantine(
 ) -> None:
     """Remember quarantined objects so an unchanged bad object is not parsed again.
 
-    A changed object that turned bad keeps its earlier chunks searchable; they go when it is deleted.
+    An object quarantined for a failure that may pass later (`retry`) is recorded without its ETag,
+    so the next run treats it as changed and tries again. A changed object that turned bad keeps its
+    earlier chunks searchable; they go when it is deleted.
     """
     digest = config_hash(settings)
     runtime.state_store(settings).put(
         [
             IndexedState(
                 q.uri,
-                etags[q.uri],
+                "" if q.retry else etags[q.uri],
                 digest,
                 previous[q.uri].chunk_ids if q.uri in previous else (),
                 status="quarantined",
@@ -200,9 +224,13 @@ def record_quarantine(
 def delete_objects(settings: Settings, states: Sequence[IndexedState]) -> int:
     """Remove every chunk of objects that left the source, then their state."""
     store = runtime.vector_store(settings)
+    records = runtime.state_store(settings)
+    # Forget the ETag first: should the object come back unchanged after a crash mid-delete, the
+    # next run re-indexes it instead of trusting a state whose chunks are gone.
+    records.put([replace(state, etag="", status="pending") for state in states])
     deleted = 0
     for state in states:
         deleted += store.delete_source(state.uri)
         checkpoint("after-object-delete")
-        runtime.state_store(settings).delete([state.uri])
+        records.delete([state.uri])
     return deleted

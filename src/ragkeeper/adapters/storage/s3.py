@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from typing import Any
-from urllib.parse import urlparse
 
 from ragkeeper.adapters.storage.filters import key_selected
 from ragkeeper.errors import ConfigError, ServiceUnavailable, TerminalError, TransientError
@@ -25,11 +24,11 @@ _AUTH_CODES = {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "4
 
 
 def parse_s3_uri(uri: str) -> tuple[str, str]:
-    """Split `s3://bucket/prefix` into bucket and prefix (which may be empty)."""
-    parsed = urlparse(uri)
-    if parsed.scheme != "s3" or not parsed.netloc:
+    """Split `s3://bucket/prefix` into bucket and prefix (may be empty); `?` and `#` stay in the key."""
+    bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+    if not uri.startswith("s3://") or not bucket:
         raise ConfigError(f"malformed S3 URI {uri!r}: expected s3://bucket/prefix")
-    return parsed.netloc, parsed.path.lstrip("/")
+    return bucket, prefix.lstrip("/")
 
 
 def make_s3_client(settings: S3Settings) -> Any:
@@ -57,20 +56,26 @@ def make_s3_client(settings: S3Settings) -> Any:
 def translate_s3_error(error: Exception, what: str) -> Exception:
     """Map a botocore exception to a TransientError or TerminalError with one clear line."""
     from botocore.exceptions import (
+        BotoCoreError,
         ClientError,
         ConnectTimeoutError,
         EndpointConnectionError,
+        HTTPClientError,
         NoCredentialsError,
+        PartialCredentialsError,
+        ProfileNotFound,
         ReadTimeoutError,
+        ResponseStreamingError,
     )
 
     if isinstance(error, EndpointConnectionError | ConnectTimeoutError):
         return ServiceUnavailable(f"{what}: cannot reach the S3 endpoint ({error})")
-    if isinstance(error, ReadTimeoutError):
-        return TransientError(f"{what}: S3 read timed out")
-    if isinstance(error, NoCredentialsError):
+    if isinstance(error, ReadTimeoutError | HTTPClientError | ResponseStreamingError):
+        return TransientError(f"{what}: the S3 connection failed or timed out ({type(error).__name__})")
+    if isinstance(error, NoCredentialsError | PartialCredentialsError | ProfileNotFound):
         return ConfigError(
-            f"{what}: no S3 credentials found (set RAGKEEPER_S3__ACCESS_KEY_ID/SECRET_ACCESS_KEY)"
+            f"{what}: S3 credentials incomplete or missing ({type(error).__name__}); set "
+            "RAGKEEPER_S3__ACCESS_KEY_ID and RAGKEEPER_S3__SECRET_ACCESS_KEY, or a boto3 profile"
         )
     if isinstance(error, ClientError):
         code = str(error.response.get("Error", {}).get("Code", ""))
@@ -81,6 +86,8 @@ def translate_s3_error(error: Exception, what: str) -> Exception:
         if code in _TRANSIENT_CODES:
             return TransientError(f"{what}: S3 is throttling or failing ({code})")
         return TerminalError(f"{what}: S3 error {code}")
+    if isinstance(error, BotoCoreError):
+        return TerminalError(f"{what}: {type(error).__name__}: {error}")
     return error
 
 
@@ -88,10 +95,15 @@ class S3Source:
     """Lists and reads the objects under an S3 prefix."""
 
     def __init__(self, uri: str, include: Sequence[str], exclude: Sequence[str], settings: S3Settings):
-        self._bucket, self._prefix = parse_s3_uri(uri)
+        self._bucket, prefix = parse_s3_uri(uri)
+        # A prefix names a folder: `s3://b/docs` must not also list `docs-old/...`.
+        self._prefix = prefix if not prefix or prefix.endswith("/") else prefix + "/"
         self._include = list(include)
         self._exclude = list(exclude)
-        self._client = make_s3_client(settings)
+        try:
+            self._client = make_s3_client(settings)
+        except Exception as error:
+            raise translate_s3_error(error, "creating the S3 client") from None
 
     @property
     def root_uri(self) -> str:
@@ -130,7 +142,8 @@ class S3Source:
 
     def read(self, obj: SourceObject) -> bytes:
         """The object's bytes."""
-        _, key = parse_s3_uri(obj.uri)
+        # Not urlparse: keys may hold `?` or `#`, which a URL parser would cut off.
+        key = obj.uri.removeprefix(f"s3://{self._bucket}/")
         try:
             response = self._client.get_object(Bucket=self._bucket, Key=key)
             return response["Body"].read()
