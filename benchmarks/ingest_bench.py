@@ -74,6 +74,46 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def task_overhead_seconds(samples: int = 200) -> float:
+    """Seconds Prefect adds per task run (submit, state changes, result), from a no-op task."""
+    from prefect import flow, task
+
+    @task
+    def nothing(n: int) -> int:
+        return n
+
+    @flow
+    def many() -> None:
+        for future in [nothing.submit(n) for n in range(samples)]:
+            future.result()
+
+    many()  # warm up
+    started = time.perf_counter()
+    many()
+    return (time.perf_counter() - started) / samples
+
+
+def task_runs_of_last_flow_run() -> int:
+    """How many task runs the most recent ingest flow run made."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowFilter, FlowFilterName, FlowRunFilter, FlowRunFilterId
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(
+            flow_filter=FlowFilter(name=FlowFilterName(any_=["ingest"])),
+            sort=FlowRunSort.START_TIME_DESC,
+            limit=1,
+        )
+        only_this_run = FlowRunFilter(id=FlowRunFilterId(any_=[runs[0].id]))
+        total, page = 0, 200
+        while True:
+            found = len(client.read_task_runs(flow_run_filter=only_this_run, limit=page, offset=total))
+            total += found
+            if found < page:
+                return total
+
+
 def main() -> None:
     """Run the three measurements and print one table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
@@ -123,6 +163,7 @@ def main() -> None:
     print(f"corpus: {args.docs} documents generated and uploaded in {time.perf_counter() - started:.1f}s")
 
     rows = []
+    task_runs: list[int] = []
     try:
         with prefect_test_harness(server_startup_timeout=120):
             for label in ("cold ingest", "re-run, nothing changed", "re-run, 1% changed"):
@@ -136,6 +177,8 @@ def main() -> None:
                 rows.append(
                     (label, elapsed, summary, api.stats.requests, api.stats.tokens_served, peak_rss_mib())
                 )
+                task_runs.append(task_runs_of_last_flow_run())
+            per_task = task_overhead_seconds()
     finally:
         api.stop()
         weaviate.stop()
@@ -155,6 +198,12 @@ def main() -> None:
         print(f"{label:26}" + "".join(f"{f:>9}" for f in figures) + f"  {stages}")
     quarantined = len(rows[0][2].quarantined)
     print(f"simulated embedding latency {args.latency_ms:g} ms/request; cold-run quarantine: {quarantined}")
+    for (label, elapsed, *_), count in zip(rows, task_runs, strict=True):
+        overhead = count * per_task
+        print(
+            f"orchestration, {label}: {count} task runs x {per_task * 1000:.1f} ms = {overhead:.1f} s "
+            f"({overhead / elapsed:.1%} of the run)"
+        )
 
 
 if __name__ == "__main__":

@@ -132,8 +132,16 @@ def _launch(
     return service
 
 
-def start_minio(data_dir: Path, port: int | None = None, console_port: int | None = None) -> Service:
-    """MinIO on 127.0.0.1 with a fixed local user; returns once it is healthy."""
+def start_minio(
+    data_dir: Path,
+    port: int | None = None,
+    console_port: int | None = None,
+    extra_env: dict[str, str] | None = None,
+) -> Service:
+    """MinIO on 127.0.0.1 with a fixed local user; returns once it is healthy.
+
+    `extra_env` adds server configuration, e.g. `MINIO_NOTIFY_WEBHOOK_*` for bucket notifications.
+    """
     port = port or free_port()
     console_port = console_port or free_port()
     env = {
@@ -142,6 +150,7 @@ def start_minio(data_dir: Path, port: int | None = None, console_port: int | Non
         "MINIO_BROWSER": "off",
         "MINIO_UPDATE": "off",
         "MINIO_CI_CD": "1",
+        **(extra_env or {}),
     }
     address, console = f"127.0.0.1:{port}", f"127.0.0.1:{console_port}"
     command = [str(binary("minio")), "server", str(data_dir / "data"), "--quiet", "--address", address]

@@ -128,3 +128,36 @@ def weaviate_client(weaviate_server: devservices.Service):
     )
     yield client
     client.close()
+
+
+OPENAI_TEST_KEY = "sk-e2e-test-key"
+
+
+@pytest.fixture(scope="session")
+def openai_server():
+    """Our OpenAI-compatible stand-in on a random loopback port (see tests/support/openai_server.py)."""
+    from tests.support.openai_server import start_openai_test_server
+
+    server = start_openai_test_server(api_keys={OPENAI_TEST_KEY})
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def openai_env(openai_server, monkeypatch: pytest.MonkeyPatch):
+    """Settings environment embedding through the stand-in (64 dimensions); returns the server, reset."""
+    openai_server.reset()
+    monkeypatch.setenv("RAGKEEPER_EMBED__BACKEND", "openai")
+    monkeypatch.setenv("RAGKEEPER_EMBED__MODEL", "text-embedding-3-small")
+    monkeypatch.setenv("RAGKEEPER_EMBED__DIMENSIONS", "64")
+    monkeypatch.setenv("RAGKEEPER_OPENAI__BASE_URL", openai_server.base_url)
+    monkeypatch.setenv("RAGKEEPER_OPENAI__API_KEY", OPENAI_TEST_KEY)
+    monkeypatch.setenv("RAGKEEPER_OPENAI__MAX_RETRIES", "2")
+    return openai_server
+
+
+@pytest.fixture
+def server(openai_server):
+    """The stand-in, reset (counters, faults, files, jobs, clock) before the test."""
+    openai_server.reset()
+    return openai_server

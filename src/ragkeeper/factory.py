@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ragkeeper.adapters.embedders.hashing import HashingEmbedder
 from ragkeeper.errors import ConfigError
-from ragkeeper.ports import Embedder, ObjectSource, Parser, QualityGate, StateStore, VectorStore
+from ragkeeper.ports import (
+    DatasetChecker,
+    Embedder,
+    FineTuner,
+    ModelRegistry,
+    ObjectSource,
+    Parser,
+    QualityGate,
+    RunLog,
+    StateStore,
+    VectorStore,
+)
 from ragkeeper.settings import Settings
+
+if TYPE_CHECKING:
+    from ragkeeper.adapters.weaviate_generations import Generation
+    from ragkeeper.adapters.weaviate_store import WeaviateStore
 
 
 def source_kind(uri: str) -> str:
@@ -68,11 +85,86 @@ def make_vector_store(settings: Settings) -> VectorStore:
     return WeaviateStore(settings.weaviate)
 
 
-def make_state_store(store: VectorStore) -> StateStore:
-    """The index-state store that lives beside the chunks, sharing the store's connection."""
-    from ragkeeper.adapters.weaviate_state import WeaviateStateStore
+def _weaviate(store: VectorStore) -> WeaviateStore:
     from ragkeeper.adapters.weaviate_store import WeaviateStore
 
     if not isinstance(store, WeaviateStore):
         raise ConfigError("the index state is kept in Weaviate; no other vector store is supported")
-    return WeaviateStateStore(store)
+    return store
+
+
+def resolve_generation(store: VectorStore, model_id: str) -> Generation:
+    """Which generation of the store's collection (an alias) a run with `model_id` writes."""
+    from ragkeeper.adapters.weaviate_generations import resolve_generation as resolve
+
+    weaviate = _weaviate(store)
+    return resolve(weaviate.client, weaviate.collection_name, model_id)
+
+
+def store_on(store: VectorStore, collection: str) -> VectorStore:
+    """A store for another collection on the same connection."""
+    return _weaviate(store).on(collection)
+
+
+def switch_alias(store: VectorStore, generation: Generation, keep: set[str]) -> list[str]:
+    """Point the alias at `generation.collection`; drop the other generations not in `keep`."""
+    from ragkeeper.adapters.weaviate_generations import drop_old_generations, point_alias
+
+    client = _weaviate(store).client
+    point_alias(client, generation)
+    return drop_old_generations(client, generation.alias, keep)
+
+
+def make_run_log(store: VectorStore, collection: str) -> RunLog:
+    """The run log of `collection` (the name readers use), on the store's connection."""
+    from ragkeeper.adapters.weaviate_runs import WeaviateRunLog
+
+    return WeaviateRunLog(_weaviate(store), collection)
+
+
+def make_state_store(store: VectorStore) -> StateStore:
+    """The index-state store that lives beside the chunks, sharing the store's connection."""
+    from ragkeeper.adapters.weaviate_state import WeaviateStateStore
+
+    return WeaviateStateStore(_weaviate(store))
+
+
+# --- retraining -------------------------------------------------------------------------------------
+
+
+def make_object_source(settings: Settings, uri: str) -> ObjectSource:
+    """An ObjectSource for the folder or S3 prefix holding the single object at `uri` (a dataset file)."""
+    if source_kind(uri) == "s3":
+        from ragkeeper.adapters.storage.s3 import S3Source
+
+        return S3Source(uri.rsplit("/", 1)[0] + "/", ["*"], [], settings.s3)
+    from ragkeeper.adapters.storage.local import LocalFolderSource, path_from_uri
+
+    return LocalFolderSource(str(path_from_uri(uri).expanduser().resolve().parent), ["*"], [])
+
+
+def make_dataset_checker(settings: Settings) -> DatasetChecker:
+    """The Great Expectations checks of style datasets."""
+    from ragkeeper.adapters.dataset_quality import GreatExpectationsDatasetChecker
+
+    return GreatExpectationsDatasetChecker(settings.retrain.min_examples)
+
+
+def make_fine_tuner(settings: Settings) -> FineTuner:
+    """The fine-tuning backend: the OpenAI fine-tuning API at `openai.base_url` (Azure with api_version)."""
+    from ragkeeper.adapters.finetuning.openai_jobs import OpenAIFineTuner
+
+    return OpenAIFineTuner(settings.openai)
+
+
+def make_model_registry(settings: Settings) -> ModelRegistry:
+    """The model registry at `retrain.registry`: an s3:// object or a local JSON file."""
+    uri = settings.retrain.registry
+    if source_kind(uri) == "s3":
+        from ragkeeper.adapters.registry.s3_object import S3ObjectRegistry
+
+        return S3ObjectRegistry(uri, settings.s3)
+    from ragkeeper.adapters.registry.json_file import JsonFileRegistry
+    from ragkeeper.adapters.storage.local import path_from_uri
+
+    return JsonFileRegistry(path_from_uri(uri))

@@ -10,11 +10,25 @@ import contextlib
 import hashlib
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ragkeeper import factory
-from ragkeeper.ports import Embedder, ObjectSource, Parser, QualityGate, StateStore, VectorStore
+from ragkeeper.ports import (
+    DatasetChecker,
+    Embedder,
+    FineTuner,
+    ModelRegistry,
+    ObjectSource,
+    Parser,
+    QualityGate,
+    RunLog,
+    StateStore,
+    VectorStore,
+)
 from ragkeeper.settings import Settings
+
+if TYPE_CHECKING:
+    from ragkeeper.adapters.weaviate_generations import Generation
 
 T = TypeVar("T")
 _lock = threading.RLock()  # re-entrant: the state store is built from the shared vector store
@@ -26,7 +40,8 @@ def _identity(settings: Settings) -> str:
     # without the digest of the secret values.
     secrets = [settings.s3.secret_access_key, settings.weaviate.api_key, settings.openai.api_key]
     revealed = "\x1f".join(secret.get_secret_value() if secret else "" for secret in secrets)
-    return settings.model_dump_json() + hashlib.sha256(revealed.encode()).hexdigest()
+    # The runner section only says where tasks run, never what an adapter does.
+    return settings.model_dump_json(exclude={"runner"}) + hashlib.sha256(revealed.encode()).hexdigest()
 
 
 def _shared(kind: str, settings: Settings, build: Callable[[Settings], T]) -> T:
@@ -52,9 +67,23 @@ def embedder(settings: Settings) -> Embedder:
     return _shared("embedder", settings, factory.make_embedder)
 
 
+def connection(settings: Settings) -> VectorStore:
+    """The shared, connected VectorStore on the configured collection name (what readers use)."""
+    return _shared("connection", settings, factory.make_vector_store)
+
+
+def generation(settings: Settings) -> Generation:
+    """The generation of the collection this process writes with the configured embedding model."""
+    return _shared(
+        "generation", settings, lambda s: factory.resolve_generation(connection(s), embedder(s).model_id)
+    )
+
+
 def vector_store(settings: Settings) -> VectorStore:
-    """The shared, connected VectorStore for these settings."""
-    return _shared("vector_store", settings, factory.make_vector_store)
+    """The shared VectorStore a run writes: the physical collection of the current generation."""
+    return _shared(
+        "vector_store", settings, lambda s: factory.store_on(connection(s), generation(s).collection)
+    )
 
 
 def quality_gate(settings: Settings) -> QualityGate:
@@ -62,18 +91,42 @@ def quality_gate(settings: Settings) -> QualityGate:
     return _shared("quality_gate", settings, factory.make_quality_gate)
 
 
+def run_log(settings: Settings) -> RunLog:
+    """The shared run log of the configured collection."""
+    return _shared("run_log", settings, lambda s: factory.make_run_log(connection(s), s.weaviate.collection))
+
+
 def state_store(settings: Settings) -> StateStore:
-    """The shared StateStore, on the shared vector store's connection."""
+    """The shared StateStore of the generation this process writes."""
     return _shared("state_store", settings, lambda s: factory.make_state_store(vector_store(s)))
 
 
+def dataset_checker(settings: Settings) -> DatasetChecker:
+    """The shared style-dataset checker (its Great Expectations context is built once per process)."""
+    return _shared("dataset_checker", settings, factory.make_dataset_checker)
+
+
+def fine_tuner(settings: Settings) -> FineTuner:
+    """The shared fine-tuning backend for these settings."""
+    return _shared("fine_tuner", settings, factory.make_fine_tuner)
+
+
+def model_registry(settings: Settings) -> ModelRegistry:
+    """The shared model registry for these settings."""
+    return _shared("model_registry", settings, factory.make_model_registry)
+
+
+# What holds connections; the vector store and the stores beside it are views of "connection".
+_CLOSED_KINDS = ("connection", "embedder", "fine_tuner")
+
+
 def close_all() -> None:
-    """Close every shared vector store (stopping an embedded Weaviate) and forget all instances."""
+    """Close every shared connection (stopping an embedded Weaviate) and forget all instances."""
     with _lock:
         instances = list(_instances.items())
         _instances.clear()
     for (kind, _), instance in instances:
-        if kind == "vector_store":
+        if kind in _CLOSED_KINDS and callable(getattr(instance, "close", None)):
             # One failing close must neither keep the others open nor hide the run's own error.
             with contextlib.suppress(Exception):
                 instance.close()

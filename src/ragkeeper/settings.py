@@ -135,10 +135,21 @@ class QualitySettings(_Section):
 
 
 class SyncSettings(_Section):
-    """Incremental sync guards."""
+    """Incremental sync guards, and how runs that write one collection take turns."""
 
     max_delete_share: float = Field(
         default=0.3, ge=0, le=1, description="Refuse a run deleting more than this share of indexed objects."
+    )
+    on_busy: Literal["wait", "skip"] = Field(
+        default="wait", description="When another run is writing the collection: wait for it, or skip."
+    )
+    max_wait_seconds: float = Field(
+        default=3600, gt=0, description="How long a waiting run waits for the collection before it skips."
+    )
+    lease_seconds: float = Field(
+        default=300,
+        ge=60,
+        description="Write lease, renewed while the run lives; a killed run frees it then.",
     )
 
 
@@ -155,6 +166,9 @@ class WeaviateSettings(_Section):
     api_key: SecretStr | None = None
     collection: str = Field(default="RagkeeperChunks", pattern=r"^[A-Z][A-Za-z0-9_]*$")
     timeout_seconds: float = Field(default=30.0, gt=0)
+    keep_previous_generation: bool = Field(
+        default=True, description="After a model switch, keep the old generation (for rollback)."
+    )
     embedded_version: str = EMBEDDED_WEAVIATE_VERSION
     embedded_binary_dir: Path = Field(
         default_factory=lambda: _cache_home() / "ragkeeper" / "weaviate-embedded"
@@ -173,8 +187,132 @@ class IngestSettings(_Section):
     objects_per_task: int = Field(
         default=16, ge=1, description="Source objects per parse/validate/write task."
     )
-    parse_concurrency: int = Field(default=2, ge=1, description="Parse tasks in flight at once (threads).")
+    parse_concurrency: int = Field(default=2, ge=1, description="Parse tasks in flight at once.")
     upsert_batch_size: int = Field(default=200, ge=1)
+    write_concurrency: int = Field(
+        default=1,
+        ge=1,
+        description="Embed-and-write tasks in flight at once (each works on its own objects).",
+    )
+    shards: int = Field(default=1, ge=1, le=64, description="Parallel child runs for a large ingest.")
+    shard_min_objects: int = Field(
+        default=1000, ge=1, description="Objects to process before an ingest is split into shards."
+    )
+
+
+class RunnerSettings(_Section):
+    """Where the heavy tasks (parse, embed) run: threads here, or a Dask cluster."""
+
+    kind: Literal["threads", "dask"] = "threads"
+    dask_address: str | None = Field(
+        default=None, description="An existing Dask scheduler (tcp://host:8786); unset: a local cluster."
+    )
+    dask_workers: int = Field(default=2, ge=1, description="Worker processes of the local Dask cluster.")
+    dask_threads_per_worker: int = Field(default=1, ge=1)
+
+
+class ScheduleSettings(_Section):
+    """Deployments: cron schedules (unset: no schedule), work pool and tags."""
+
+    ingest_cron: str | None = Field(default="0 * * * *", description="Full sync of the source.")
+    reindex_cron: str | None = Field(default=None, description="Usually unset: reindex runs on S3 events.")
+    reconcile_cron: str | None = Field(default="30 3 * * *", description="Drift repair.")
+    retrain_cron: str | None = Field(default="0 4 * * *", description="Fine-tune changed style datasets.")
+    timezone: str = "UTC"
+    work_pool: str = Field(default="ragkeeper", description="Work pool of the prefect.yaml deployments.")
+    tags: list[str] = Field(default=["ragkeeper"])
+
+
+class ListenSettings(_Section):
+    """`ragkeeper listen`: the HTTP receiver of S3 event notifications."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8765, ge=0, lt=65536)
+    path: str = Field(default="/s3-events", pattern=r"^/")
+    token: SecretStr | None = Field(default=None, description="Bearer token senders must present.")
+    hmac_secret: SecretStr | None = Field(
+        default=None, description="Key of an HMAC-SHA256 of the body, sent as X-Ragkeeper-Signature."
+    )
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    debounce_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        description="Changes become one reindex request once none arrived for this long (or after 5x it).",
+    )
+    max_keys_per_run: int = Field(default=1000, ge=1, description="Keys of one reindex request at most.")
+
+
+# --- retraining (style datasets -> fine-tuned models) ---------------------------------------------
+
+_DATASET_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+
+
+class HyperparameterSettings(_Section):
+    """Fine-tuning hyperparameters; unset means the provider's `auto`."""
+
+    n_epochs: int | None = Field(default=None, ge=1, le=50)
+    batch_size: int | None = Field(default=None, ge=1, le=256)
+    learning_rate_multiplier: float | None = Field(default=None, gt=0, le=10)
+
+
+class StyleDatasetSettings(_Section):
+    """One style dataset: chat-format JSONL in S3 or a local file, and how to fine-tune on it."""
+
+    name: str = Field(pattern=_DATASET_NAME, description="Names the dataset in the registry and in events.")
+    uri: str = Field(description="Training file: a path, file:// URI or s3://bucket/key of a .jsonl file.")
+    validation_uri: str | None = Field(default=None, description="Optional validation file, same forms.")
+    base_model: str = Field(min_length=1, description="The model to fine-tune, e.g. gpt-4o-mini-2024-07-18.")
+    hyperparameters: HyperparameterSettings = HyperparameterSettings()
+    suffix: str | None = Field(
+        default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$", description="Added to the fine-tuned model's name."
+    )
+    max_tokens_per_example: int | None = Field(
+        default=None, ge=1, description="Token limit of one example; unset: the base model's known limit."
+    )
+
+
+class RetrainSettings(_Section):
+    """Retraining: which datasets, the budget guard, how long a run follows a job, and the registry."""
+
+    datasets: list[StyleDatasetSettings] = Field(default=[], description="[[retrain.datasets]] entries.")
+    registry: str = Field(
+        default_factory=lambda: str(_data_home() / "ragkeeper" / "models.json"),
+        description="Model registry: a local JSON file (path or file://) or an s3://bucket/key object.",
+    )
+    min_examples: int = Field(default=10, ge=1, description="Fewest training examples accepted.")
+    max_billed_tokens: int | None = Field(
+        default=None,
+        ge=1,
+        description="Refuse a job whose estimated billed tokens (tokens x epochs) exceed this.",
+    )
+    max_cost_usd: float | None = Field(
+        default=20.0,
+        ge=0,
+        description="Refuse a job whose estimated training cost exceeds this (unset: no limit).",
+    )
+    price_per_million_training_tokens: float = Field(
+        default=3.0, ge=0, description="USD per million billed training tokens, for the estimate."
+    )
+    poll_interval_seconds: float = Field(default=10.0, gt=0, description="First wait between job polls.")
+    max_poll_interval_seconds: float = Field(default=300.0, gt=0, description="Polls back off up to this.")
+    max_follow_seconds: float = Field(
+        default=1800.0,
+        ge=0,
+        description="How long one run follows a job; then it ends and the next run attaches to the job.",
+    )
+    max_attempts_per_version: int = Field(
+        default=1, ge=1, description="Jobs tried for one dataset version before failures stop new attempts."
+    )
+
+    @model_validator(mode="after")
+    def _dataset_names_are_unique(self) -> RetrainSettings:
+        names = [dataset.name for dataset in self.datasets]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"dataset names must be unique; repeated: {', '.join(duplicates)}")
+        if self.max_poll_interval_seconds < self.poll_interval_seconds:
+            raise ValueError("max_poll_interval_seconds must not be smaller than poll_interval_seconds")
+        return self
 
 
 class Settings(BaseSettings):
@@ -196,6 +334,10 @@ class Settings(BaseSettings):
     openai: OpenAISettings = OpenAISettings()
     quality: QualitySettings = QualitySettings()
     sync: SyncSettings = SyncSettings()
+    runner: RunnerSettings = RunnerSettings()
+    schedule: ScheduleSettings = ScheduleSettings()
+    listen: ListenSettings = ListenSettings()
+    retrain: RetrainSettings = RetrainSettings()
 
     @classmethod
     def settings_customise_sources(

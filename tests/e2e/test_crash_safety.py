@@ -47,7 +47,8 @@ def test_killed_run_is_repaired_by_the_next_run(
     s3_client.put_object(Bucket=bucket, Key="docs/doc1.md", Body=_doc(1, "-edited"))
     s3_client.put_object(Bucket=bucket, Key="docs/doc6.md", Body=_doc(6))
     s3_client.delete_object(Bucket=bucket, Key="docs/doc5.md")
-    cli_env = {"PREFECT_API_URL": prefect_server.url}
+    # The killed run's write lease lapses after this (Prefect's minimum); the repairing run waits.
+    cli_env = {"PREFECT_API_URL": prefect_server.url, "RAGKEEPER_SYNC__LEASE_SECONDS": "60"}
 
     old_doc1 = {k for k in chunk_identities(weaviate_client, weaviate_env) if k[0].endswith("/doc1.md")}
     crashed = run_cli("ingest", source, env={**cli_env, "RAGKEEPER_FAULT_KILL_AT": kill_at})

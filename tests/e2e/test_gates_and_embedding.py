@@ -1,6 +1,5 @@
 """Quality gate, cost guard and the OpenAI-compatible embedder inside the ingest flow, on real services."""
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -9,29 +8,8 @@ from ragkeeper.core.cost import BudgetExceeded
 from ragkeeper.flows.ingest import ingest
 from tests.e2e.test_sync import _put, _seed
 from tests.support.index import chunk_identities, state_records
-from tests.support.openai_server import OpenAITestServer, start_openai_test_server
 
 pytestmark = pytest.mark.e2e
-KEY = "sk-e2e-test-key"
-
-
-@pytest.fixture(scope="module")
-def openai_server() -> Iterator[OpenAITestServer]:
-    server = start_openai_test_server(api_keys={KEY})
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def openai_env(openai_server, monkeypatch):
-    openai_server.reset()
-    monkeypatch.setenv("RAGKEEPER_EMBED__BACKEND", "openai")
-    monkeypatch.setenv("RAGKEEPER_EMBED__MODEL", "text-embedding-3-small")
-    monkeypatch.setenv("RAGKEEPER_EMBED__DIMENSIONS", "64")
-    monkeypatch.setenv("RAGKEEPER_OPENAI__BASE_URL", openai_server.base_url)
-    monkeypatch.setenv("RAGKEEPER_OPENAI__API_KEY", KEY)
-    monkeypatch.setenv("RAGKEEPER_OPENAI__MAX_RETRIES", "2")
-    return openai_server
 
 
 def test_quality_failures_are_quarantined_reported_and_kept_out(

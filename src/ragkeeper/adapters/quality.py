@@ -333,7 +333,7 @@ class GreatExpectationsGate:
 
     def _check_of(self, item: ExpectationValidationResult) -> Check:
         check = self._checks[self._key_of(item)]
-        message = _raised(item.exception_info)
+        message = raised_message(item.exception_info)
         if message is not None:
             raise ConfigError(f"quality expectation {check.name} could not run: {message}")
         return check
@@ -388,15 +388,15 @@ class GreatExpectationsGate:
         return unquote(urlparse(url).path) if url else None
 
 
-def _raised(exception_info: dict[str, Any] | None) -> str | None:
-    """The exception message of an expectation that could not run (GX nests it per metric)."""
+def raised_message(exception_info: dict[str, Any] | None) -> str | None:
+    """The exception message of an expectation that could not run (GX nests it per metric), or None."""
     if not exception_info:
         return None
     if exception_info.get("raised_exception"):
         return str(exception_info.get("exception_message") or "unknown error").splitlines()[0]
     for value in exception_info.values():
         if isinstance(value, dict):
-            nested = _raised(value)
+            nested = raised_message(value)
             if nested is not None:
                 return nested
     return None

@@ -138,10 +138,16 @@ def _connect_embedded(settings: WeaviateSettings, config: Any) -> Any:
 class WeaviateStore:
     """Chunks and their vectors in one Weaviate collection with an explicit schema."""
 
-    def __init__(self, settings: WeaviateSettings, client: Any | None = None) -> None:
+    def __init__(
+        self, settings: WeaviateSettings, client: Any | None = None, collection: str | None = None
+    ) -> None:
         self._settings = settings
         self._client = client if client is not None else connect(settings)
-        self._name = settings.collection
+        self._name = collection or settings.collection
+
+    def on(self, collection: str) -> WeaviateStore:
+        """A store for another collection on the same connection (closing either closes both)."""
+        return WeaviateStore(self._settings, self._client, collection)
 
     @property
     def collection_name(self) -> str:
@@ -267,6 +273,18 @@ class WeaviateStore:
         except Exception as error:
             raise translate_weaviate_error(error, f"listing chunks of {source_uri}") from None
 
+    def chunk_ids_by_source(self) -> dict[str, set[str]]:
+        """Every stored chunk id, grouped by source URI (a full scan, for drift repair)."""
+        grouped: dict[str, set[str]] = {}
+        try:
+            if not self._client.collections.exists(self._name):
+                return grouped
+            for o in self._client.collections.get(self._name).iterator(return_properties=["source_uri"]):
+                grouped.setdefault(str(o.properties.get("source_uri") or ""), set()).add(str(o.uuid))
+        except Exception as error:
+            raise translate_weaviate_error(error, "scanning chunks") from None
+        return grouped
+
     def embedding_model(self) -> str | None:
         """The embedding model id of the vectors stored (from one object), None if the collection is empty."""
         try:
@@ -281,10 +299,10 @@ class WeaviateStore:
 
     def fetch_vectors(self, ids: Collection[str]) -> dict[str, tuple[tuple[float, ...], str]]:
         """Stored vectors and their embedding model id, for those of `ids` that exist."""
-        if not ids:
-            return {}
         found: dict[str, tuple[tuple[float, ...], str]] = {}
         try:
+            if not ids or not self._client.collections.exists(self._name):
+                return found
             collection = self._client.collections.get(self._name)
             for batch in batched(sorted(ids), _ID_BATCH):
                 response = collection.query.fetch_objects_by_ids(

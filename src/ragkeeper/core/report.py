@@ -10,7 +10,8 @@ def summary_rows(summary: RunSummary) -> list[tuple[str, str]]:
     rows = [
         ("source", summary.source),
         ("collection", summary.collection),
-        ("mode", "dry run (nothing written)" if summary.dry_run else "sync"),
+        ("generation", _generation(summary)),
+        ("run", f"{summary.flow}, dry run (nothing written)" if summary.dry_run else summary.flow),
         ("objects seen", str(summary.objects_seen)),
         ("objects new", str(summary.objects_new)),
         ("objects changed", str(summary.objects_changed)),
@@ -36,6 +37,16 @@ def summary_rows(summary: RunSummary) -> list[tuple[str, str]]:
         )
         if summary.quality.data_docs_path:
             rows.append(("quality: data docs", summary.quality.data_docs_path))
+    rows += [(f"repaired: {what}", str(count)) for what, count in summary.repairs.items()]
+    if summary.lease:
+        rows.append(("write lease", summary.lease))
+    if summary.lag_seconds_max:
+        rows.append(
+            (
+                "index lag, worst / median (s)",
+                f"{summary.lag_seconds_max:.1f} / {summary.lag_seconds_median:.1f}",
+            )
+        )
     rows += [(f"{stage} seconds", f"{seconds:.2f}") for stage, seconds in summary.stage_seconds.items()]
     return rows
 
@@ -44,3 +55,13 @@ def artifact_key(prefix: str, collection: str) -> str:
     """A stable Prefect artifact key (lowercase letters, digits and dashes) for charting runs over time."""
     cleaned = "".join(ch if ch.isalnum() else "-" for ch in collection.lower())
     return f"{prefix}-{cleaned}".strip("-")
+
+
+def _generation(summary: RunSummary) -> str:
+    """The physical collection written, and whether readers were switched to it."""
+    if summary.switched_from:
+        return f"{summary.generation} (readers switched from {summary.switched_from})"
+    if summary.new_generation:
+        when = "when a run completes" if summary.dry_run else "from now on"
+        return f"{summary.generation} (new for this embedding model; readers use it {when})"
+    return summary.generation

@@ -100,3 +100,18 @@ def check_failure_share(failed: Sequence[QuarantinedObject], processed: int, max
             f"{len(failed)} of {processed} documents failed (more than quality.max_failure_share "
             f"{max_share:.0%}); nothing was written. First: {failed[0].reason}"
         )
+
+
+def check_generation_switch(
+    serving_objects: int, new_objects: int, max_delete_share: float, alias: str, force: bool
+) -> None:
+    """Refuse to point readers at a new generation that lost more than `max_delete_share` of the objects."""
+    if force or serving_objects == 0:
+        return
+    lost = 1 - new_objects / serving_objects
+    if lost > max_delete_share:
+        raise DeleteGuardTripped(
+            f"refusing to switch {alias} to the new generation: it holds {new_objects} objects where the "
+            f"serving one holds {serving_objects} ({lost:.0%} fewer > sync.max_delete_share "
+            f"{max_delete_share:.0%}); re-run with --force-delete if that is intended"
+        )

@@ -9,12 +9,18 @@ from dataclasses import replace
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from ragkeeper import progress, runtime
+from ragkeeper import factory, progress, runtime
 from ragkeeper.adapters.tokens import count_tokens_batch
 from ragkeeper.core.batching import batched
 from ragkeeper.core.config_hash import pipeline_config_hash
 from ragkeeper.core.faults import checkpoint
-from ragkeeper.core.sync_plan import IndexedState, SyncPlan, check_delete_guard, plan_sync
+from ragkeeper.core.sync_plan import (
+    IndexedState,
+    SyncPlan,
+    check_delete_guard,
+    check_generation_switch,
+    plan_sync,
+)
 from ragkeeper.errors import ConfigError, TerminalError, UnsupportedDocument
 from ragkeeper.models import (
     Chunk,
@@ -35,7 +41,7 @@ class ModelMismatch(ConfigError):
     """The collection holds vectors of another embedding model than the configured one."""
 
 
-_retrying = {
+RETRYING = {
     "retries": RETRIES,
     "retry_delay_seconds": RETRY_DELAYS_SECONDS,
     "retry_condition_fn": retry_on_transient,
@@ -48,7 +54,7 @@ def config_hash(settings: Settings) -> str:
     return pipeline_config_hash(settings, runtime.embedder(settings).model_id)
 
 
-@task(name="plan-sync", **_retrying)
+@task(name="plan-sync", **RETRYING)
 def plan(settings: Settings, force_delete: bool, dry_run: bool = False) -> tuple[SyncPlan, int, str]:
     """List the source, read the recorded state, classify every object; refuse mass deletions.
 
@@ -56,27 +62,32 @@ def plan(settings: Settings, force_delete: bool, dry_run: bool = False) -> tuple
     """
     source = runtime.source(settings)
     listing = list(source.list())
-    store = runtime.vector_store(settings)
-    embedder = runtime.embedder(settings)
-    stored_model = store.embedding_model()
-    if stored_model is not None and stored_model != embedder.model_id:
-        raise ModelMismatch(
-            f"collection {settings.weaviate.collection} holds vectors of {stored_model}, but the "
-            f"configured embedder is {embedder.model_id}; two models cannot share a collection. Ingest into "
-            "a new collection (--collection NewName), switch readers to it, then drop the old one"
-        )
-    states = runtime.state_store(settings)
-    if not dry_run:
-        store.ensure_collection(embedder.dimensions)
-        states.ensure()
-    sync_plan = plan_sync(listing, states.load(), config_hash(settings))
+    prepare_index(settings, dry_run)
+    sync_plan = plan_sync(listing, runtime.state_store(settings).load(), config_hash(settings))
     check_delete_guard(sync_plan, settings.sync.max_delete_share, source.root_uri, force_delete)
     return sync_plan, len(listing), source.root_uri
 
 
-@task(name="parse-batch", **_retrying)
+def prepare_index(settings: Settings, dry_run: bool) -> None:
+    """Check the written collection suits the configured model; create it and its state (unless a dry run)."""
+    store = runtime.vector_store(settings)
+    embedder = runtime.embedder(settings)
+    if runtime.generation(settings).legacy:
+        stored_model = store.embedding_model()
+        if stored_model is not None and stored_model != embedder.model_id:
+            raise ModelMismatch(
+                f"collection {settings.weaviate.collection} (created without an alias) holds vectors of "
+                f"{stored_model}, but the configured embedder is {embedder.model_id}; ingest into a new "
+                "collection name (--collection NewName), which then switches models blue/green by itself"
+            )
+    if not dry_run:
+        store.ensure_collection(embedder.dimensions)
+        runtime.state_store(settings).ensure()
+
+
+@task(name="parse-batch", **RETRYING)
 def parse_batch(
-    settings: Settings, objects: Sequence[SourceObject]
+    settings: Settings, batch: Sequence[SourceObject]
 ) -> tuple[list[ParsedDocument], list[QuarantinedObject]]:
     """Read, partition and chunk a batch of objects; unusable ones are quarantined, not raised."""
     source = runtime.source(settings)
@@ -84,7 +95,7 @@ def parse_batch(
     limit = settings.source.max_object_bytes
     documents: list[ParsedDocument] = []
     quarantined: list[QuarantinedObject] = []
-    for obj in objects:
+    for obj in batch:
         try:
             if obj.size > limit:
                 raise UnsupportedDocument(f"{obj.uri}: {obj.size} bytes is over the {limit}-byte limit")
@@ -95,7 +106,6 @@ def parse_batch(
             # Unreadable (deleted since listing, access denied): retried next run; a bucket-wide
             # problem still stops the run through the failure-share check.
             quarantined.append(QuarantinedObject(uri=obj.uri, reason=f"cannot read: {error}", retry=True))
-        progress.advance("parse")
     return documents, quarantined
 
 
@@ -116,13 +126,13 @@ def _reusable_vectors(settings: Settings, chunks: Sequence[Chunk]) -> dict[str, 
     return {cid: vector for cid, (vector, model) in stored.items() if model == model_id}
 
 
-@task(name="validate-batch", **_retrying)
+@task(name="validate-batch", **RETRYING)
 def validate_batch(settings: Settings, documents: Sequence[ParsedDocument]) -> QualityReport:
     """Run the quality gate (Great Expectations) over parsed documents and their chunks."""
     return runtime.quality_gate(settings).validate(documents)
 
 
-@task(name="estimate-batch", **_retrying)
+@task(name="estimate-batch", **RETRYING)
 def estimate_batch(settings: Settings, documents: Sequence[ParsedDocument]) -> EmbeddingEstimate:
     """Chunks that have no reusable vector, and their tokens (cl100k_base)."""
     chunks = [c for doc in documents for c in doc.chunks]
@@ -131,8 +141,8 @@ def estimate_batch(settings: Settings, documents: Sequence[ParsedDocument]) -> E
     return EmbeddingEstimate(chunks_to_embed=len(missing), tokens=sum(count_tokens_batch(missing)))
 
 
-@task(name="write-batch", **_retrying)
-def write_batch(settings: Settings, documents: Sequence[ParsedDocument]) -> WriteResult:
+@task(name="write-batch", **RETRYING)
+def write_batch(settings: Settings, batch: Sequence[ParsedDocument]) -> WriteResult:
     """Embed what is new, write every chunk, drop stale ones, then record the state.
 
     Vectors already stored under a chunk's id (same collection, source, text and occurrence) by the
@@ -142,36 +152,36 @@ def write_batch(settings: Settings, documents: Sequence[ParsedDocument]) -> Writ
     """
     store = runtime.vector_store(settings)
     embedder = runtime.embedder(settings)
-    chunks = [chunk for doc in documents for chunk in doc.chunks]
+    chunks = [chunk for doc in batch for chunk in doc.chunks]
     started = time.perf_counter()
     vectors = _reusable_vectors(settings, chunks)
     missing = [c for c in chunks if c.id not in vectors]
     failed: dict[str, QuarantinedObject] = {}
-    for batch in batched(missing, settings.embed.batch_size):
-        results, failures = _embed(embedder, [c.text for c in batch])
-        for position, (chunk, vector) in enumerate(zip(batch, results, strict=True)):
+    for group in batched(missing, settings.embed.batch_size):
+        results, failures = _embed(embedder, [c.text for c in group])
+        for position, (chunk, vector) in enumerate(zip(group, results, strict=True)):
             if position in failures:
                 reason, transient = failures[position]
                 why = f"embedding failed for chunk {chunk.chunk_index}: {reason}"
                 failed.setdefault(chunk.source_uri, QuarantinedObject(chunk.source_uri, why, retry=transient))
             elif vector is not None:
                 vectors[chunk.id] = tuple(vector)
-        progress.advance("embed", len(batch))
+        progress.advance("embed", len(group))
     progress.advance("embed", len(chunks) - len(missing))
     embed_seconds = time.perf_counter() - started
 
     started = time.perf_counter()
     written = deleted = 0
-    kept = [doc for doc in documents if doc.obj.uri not in failed]
+    kept = [doc for doc in batch if doc.obj.uri not in failed]
     states = runtime.state_store(settings)
     digest = config_hash(settings)
     # Provisional records first (no ETag, so the next run re-processes them): chunks of an object
     # that a crash leaves behind are then always known, even if the object leaves the source.
     states.put([IndexedState(d.obj.uri, "", digest, (), status="pending") for d in kept])
     embedded = [EmbeddedChunk(c, vectors[c.id], embedder.model_id) for doc in kept for c in doc.chunks]
-    for batch in batched(embedded, settings.ingest.upsert_batch_size):
-        written += store.upsert(batch)
-        progress.advance("write", len(batch))
+    for group in batched(embedded, settings.ingest.upsert_batch_size):
+        written += store.upsert(group)
+        progress.advance("write", len(group))
     checkpoint("after-upsert")
     for doc in kept:
         deleted += store.delete_source(doc.obj.uri, keep_ids={c.id for c in doc.chunks})
@@ -191,7 +201,7 @@ def write_batch(settings: Settings, documents: Sequence[ParsedDocument]) -> Writ
     )
 
 
-@task(name="record-quarantine", **_retrying)
+@task(name="record-quarantine", **RETRYING)
 def record_quarantine(
     settings: Settings,
     quarantined: Sequence[QuarantinedObject],
@@ -220,7 +230,7 @@ def record_quarantine(
     )
 
 
-@task(name="delete-objects", **_retrying)
+@task(name="delete-objects", **RETRYING)
 def delete_objects(settings: Settings, states: Sequence[IndexedState]) -> int:
     """Remove every chunk of objects that left the source, then their state."""
     store = runtime.vector_store(settings)
@@ -234,3 +244,34 @@ def delete_objects(settings: Settings, states: Sequence[IndexedState]) -> int:
         checkpoint("after-object-delete")
         records.delete([state.uri])
     return deleted
+
+
+@task(name="switch-generation", **RETRYING)
+def switch_generation(
+    settings: Settings, force_delete: bool, full_sync: bool
+) -> tuple[str | None, list[str]]:
+    """Point the collection alias at the generation this run built; drop generations no longer kept.
+
+    Only a full sync replaces a serving generation; any run may create the alias of a first one.
+    Returns the generation that served before (None when nothing changed) and the dropped ones.
+    """
+    generation = runtime.generation(settings)
+    if generation.legacy or not generation.is_new or (generation.serving and not full_sync):
+        return None, []
+    if generation.serving is not None:
+        serving = factory.make_state_store(factory.store_on(runtime.connection(settings), generation.serving))
+        check_generation_switch(
+            _indexed(serving.load()),
+            _indexed(runtime.state_store(settings).load()),
+            settings.sync.max_delete_share,
+            generation.alias,
+            force_delete,
+        )
+    keep = {generation.collection}
+    if settings.weaviate.keep_previous_generation and generation.serving:
+        keep.add(generation.serving)
+    return generation.serving, factory.switch_alias(runtime.connection(settings), generation, keep)
+
+
+def _indexed(states: Sequence[IndexedState]) -> int:
+    return sum(1 for state in states if state.status == "indexed")

@@ -184,8 +184,8 @@ class OpenAICompatibleEmbedder:
     ) -> tuple[dict[int, list[float]], list[TextFailure]]:
         """Split a failed request in halves until the failing texts stand alone."""
         if len(batch) == 1:
-            if isinstance(error, TransientError) and not call.service_answered.is_set():
-                raise error  # nothing answered at all: an outage, not this text
+            if isinstance(error, TransientError) and not self._service_answers(call):
+                raise error  # nothing answers at all: an outage, not this text
             return {}, [TextFailure(batch[0], str(error), transient=isinstance(error, TransientError))]
         halves = [batch[: len(batch) // 2], batch[len(batch) // 2 :]]
         outcomes: list[dict[int, list[float]] | InputRejected | ServerFailed] = []
@@ -194,7 +194,7 @@ class OpenAICompatibleEmbedder:
                 outcomes.append(self._attempt(call, half, self._isolating_client))
             except (InputRejected, ServerFailed) as half_error:
                 outcomes.append(half_error)
-        if all(isinstance(o, RagkeeperError) for o in outcomes) and not call.service_answered.is_set():
+        if all(isinstance(o, RagkeeperError) for o in outcomes) and not self._service_answers(call):
             raise error  # every part fails and nothing ever succeeded: the request, not the texts
         done: dict[int, list[float]] = {}
         failed: list[TextFailure] = []
@@ -206,6 +206,19 @@ class OpenAICompatibleEmbedder:
                 done.update(half_done)
                 failed.extend(half_failed)
         return done, failed
+
+    def _service_answers(self, call: _Call) -> bool:
+        """Whether the service embeds at all: known from this call, else asked with a harmless probe.
+
+        Without the probe, a call whose only text is refused would look like an outage forever.
+        """
+        if not call.service_answered.is_set():
+            try:
+                self._request([_PROBE_TEXT], self._isolating_client)
+            except RagkeeperError:
+                return False
+            call.service_answered.set()
+        return True
 
     def _request(self, texts: list[str], client: openai.OpenAI) -> list[list[float]]:
         """One embeddings request; vectors in the order of `texts`."""

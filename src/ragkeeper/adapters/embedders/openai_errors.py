@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ragkeeper.adapters.openai_responses import one_line, retry_after, server_message
 from ragkeeper.errors import RagkeeperError, ServiceUnavailable, TerminalError, TransientError
 from ragkeeper.settings import OpenAISettings
 
@@ -21,31 +22,6 @@ class InputRejected(TerminalError):
 
 class ServerFailed(TransientError):
     """The API kept answering 5xx after the client's retries."""
-
-
-def _server_message(error: openai.APIStatusError) -> str:
-    body = error.body
-    if isinstance(body, dict):
-        message = body.get("message")
-        if isinstance(message, str) and message:
-            return message
-    return error.response.reason_phrase or "no details"
-
-
-def _retry_after(error: openai.APIStatusError) -> float | None:
-    headers = error.response.headers
-    for name, divisor in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
-        try:
-            return float(headers[name]) / divisor
-        except (KeyError, ValueError):
-            continue
-    return None
-
-
-def _one_line(text: str, secret: str | None) -> str:
-    if secret:
-        text = text.replace(secret, "***")
-    return " ".join(text.split())
 
 
 def translate(
@@ -62,7 +38,7 @@ def translate(
         detail = type(cause).__name__ if cause else "connection failed"
         return ServiceUnavailable(f"cannot reach {where} for embeddings ({detail}, {retries})")
     if not isinstance(error, openai.APIStatusError):
-        return TerminalError(_one_line(f"{where}: unexpected response for embeddings: {error}", secret))
+        return TerminalError(one_line(f"{where}: unexpected response for embeddings: {error}", secret))
     status = error.status_code
     code = f", {error.code}" if error.code else ""
     if status in (401, 403):
@@ -71,7 +47,7 @@ def translate(
             f"{where} rejected the API key for embeddings (HTTP {status}{code}); "
             "check openai.api_key (RAGKEEPER_OPENAI__API_KEY)"
         )
-    message = _one_line(_server_message(error), secret)
+    message = one_line(server_message(error), secret)
     if status == 404:
         return TerminalError(f"{where}: embedding model {model!r} not found (HTTP 404{code}): {message}")
     if status == 429 and error.code == "insufficient_quota":
@@ -79,12 +55,12 @@ def translate(
     if status == 429:
         return TransientError(
             f"{where} is still throttling embedding requests {retries} (HTTP 429): {message}",
-            retry_after=_retry_after(error),
+            retry_after=retry_after(error),
         )
     if status >= 500:
         return ServerFailed(
             f"{where} failed embedding requests {retries} (HTTP {status}): {message}",
-            retry_after=_retry_after(error),
+            retry_after=retry_after(error),
         )
     if status in (408, 409):
         return TransientError(f"{where}: embedding request failed {retries} (HTTP {status}): {message}")

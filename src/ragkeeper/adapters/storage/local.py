@@ -43,19 +43,31 @@ class LocalFolderSource:
         """Every selected regular file below the folder, sorted by key."""
         self.check()
         for path in sorted(p for p in self._root.rglob("*") if p.is_file()):
-            key = path.relative_to(self._root).as_posix()
-            if not key_selected(key, self._include, self._exclude):
-                continue
-            stat = path.stat()
-            # A local file has no ETag; size + mtime_ns is what changes when it is rewritten.
-            etag = hashlib.sha256(f"{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:32]
-            yield SourceObject(
-                uri=path.as_uri(),
-                key=key,
-                size=stat.st_size,
-                etag=etag,
-                modified=datetime.fromtimestamp(stat.st_mtime, tz=UTC),
-            )
+            obj = self._object(path)
+            if obj is not None:
+                yield obj
+
+    def stat(self, uri: str) -> SourceObject | None:
+        """The file at `uri`, or None if it is absent, outside the folder or filtered out."""
+        path = path_from_uri(uri)
+        if not path.is_relative_to(self._root) or not path.is_file():
+            return None
+        return self._object(path)
+
+    def _object(self, path: Path) -> SourceObject | None:
+        key = path.relative_to(self._root).as_posix()
+        if not key_selected(key, self._include, self._exclude):
+            return None
+        stat = path.stat()
+        # A local file has no ETag; size + mtime_ns is what changes when it is rewritten.
+        etag = hashlib.sha256(f"{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:32]
+        return SourceObject(
+            uri=path.as_uri(),
+            key=key,
+            size=stat.st_size,
+            etag=etag,
+            modified=datetime.fromtimestamp(stat.st_mtime, tz=UTC),
+        )
 
     def read(self, obj: SourceObject) -> bytes:
         """The file's bytes."""

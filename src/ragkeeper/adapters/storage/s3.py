@@ -140,6 +140,34 @@ class S3Source:
         except Exception as error:
             raise translate_s3_error(error, f"listing {self.root_uri}") from None
 
+    def stat(self, uri: str) -> SourceObject | None:
+        """The object at `uri` (HEAD), or None if it is absent, outside the prefix or filtered out."""
+        if not uri.startswith(self.root_uri):
+            return None
+        key = uri.removeprefix(f"s3://{self._bucket}/")
+        relative = key[len(self._prefix) :]
+        if not relative or key.endswith("/") or not key_selected(relative, self._include, self._exclude):
+            return None
+        try:
+            head = self._client.head_object(Bucket=self._bucket, Key=key)
+        except Exception as error:
+            from botocore.exceptions import ClientError
+
+            if isinstance(error, ClientError) and str(error.response.get("Error", {}).get("Code")) in (
+                "404",
+                "NoSuchKey",
+                "NotFound",
+            ):
+                return None
+            raise translate_s3_error(error, f"reading {uri}") from None
+        return SourceObject(
+            uri=uri,
+            key=relative,
+            size=int(head["ContentLength"]),
+            etag=str(head["ETag"]).strip('"'),
+            modified=head.get("LastModified"),
+        )
+
     def read(self, obj: SourceObject) -> bytes:
         """The object's bytes."""
         # Not urlparse: keys may hold `?` or `#`, which a URL parser would cut off.

@@ -1,0 +1,1 @@
+"""Model registry storage: a local JSON file or an S3 object."""

@@ -1,0 +1,5 @@
+"""The `ragkeeper` command line (entry point: `ragkeeper.cli:main`)."""
+
+from ragkeeper.cli.app import main
+
+__all__ = ["main"]

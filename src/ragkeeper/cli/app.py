@@ -1,0 +1,186 @@
+"""The `ragkeeper` command: the Typer app, output consoles, shared options and helpers, the entry point.
+
+Commands live in one module per group (sync, operations, retrain) and register themselves on `app`
+when `main` imports them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from collections.abc import Callable
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated, Literal
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ragkeeper import __version__
+from ragkeeper.errors import RagkeeperError
+from ragkeeper.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from ragkeeper.models import RunSummary
+
+app = typer.Typer(
+    name="ragkeeper",
+    help="Keep a Weaviate RAG index in step with documents in S3 or a local folder.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+console = Console()
+errors = Console(stderr=True)
+
+COMMAND_GROUPS = ("sync", "operations", "retrain")
+
+# Quiet defaults for a person at a terminal; any of these can be overridden from the environment.
+_QUIET_ENVIRONMENT = {
+    # Run logs still reach the Prefect API; only the console copy is silenced (see --verbose).
+    "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "CRITICAL",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "DO_NOT_TRACK": "1",
+    "GX_ANALYTICS_ENABLED": "false",
+    "UNSTRUCTURED_DISABLE_NOTICE": "1",
+    "SCARF_NO_ANALYTICS": "true",
+}
+
+
+class RichProgress:
+    """A ProgressSink drawing one bar per stage."""
+
+    def __init__(self, bars: Progress) -> None:
+        self._bars = bars
+        self._tasks: dict[str, TaskID] = {}
+        self._totals: dict[str, int] = {}
+
+    def start(self, stage: str, total: int) -> None:
+        """Add a bar for the stage; a stage started again (by another shard) grows its bar instead."""
+        self._totals[stage] = self._totals.get(stage, 0) + total
+        if stage in self._tasks:
+            self._bars.update(self._tasks[stage], total=self._totals[stage])
+            return
+        self._tasks[stage] = self._bars.add_task(stage, total=total)
+
+    def advance(self, stage: str, amount: int = 1) -> None:
+        """Move the stage's bar."""
+        if stage in self._tasks:
+            self._bars.advance(self._tasks[stage], amount)
+
+
+def settings_with(**overrides: object) -> Settings:
+    """The configured settings with command-line overrides laid on top."""
+    return load_settings(**overrides)
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"ragkeeper {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect and library logs.")] = False,
+) -> None:
+    """Keep a Weaviate RAG index in step with documents in S3 or a local folder."""
+    if verbose:
+        os.environ["PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL"] = "INFO"
+
+
+class BusyPolicy(StrEnum):
+    """What a run does when another run is writing the collection."""
+
+    WAIT = "wait"
+    SKIP = "skip"
+
+
+OnBusy = Annotated[
+    BusyPolicy | None,
+    typer.Option(
+        "--on-busy",
+        help="When another run is writing the collection: wait for it or skip (default: sync.on_busy).",
+    ),
+]
+ForceDelete = Annotated[
+    bool,
+    typer.Option("--force-delete", help="Allow deleting more than sync.max_delete_share of the index."),
+]
+Collection = Annotated[str | None, typer.Option(help="Weaviate collection (default: settings).")]
+
+
+def busy_policy(value: BusyPolicy | None) -> Literal["wait", "skip"] | None:
+    """The flow parameter for an `--on-busy` option (None: the setting decides)."""
+    return None if value is None else "wait" if value is BusyPolicy.WAIT else "skip"
+
+
+def check_source(source: str | None, collection: str | None) -> None:
+    """Fail on bad settings or an unreachable source before a flow run is started."""
+    from ragkeeper import factory
+    from ragkeeper.flows.ingest import settings_for_run
+
+    factory.make_source(settings_for_run(source, collection)).check()
+
+
+def with_progress(run: Callable[[], RunSummary]) -> RunSummary:
+    """Run a sync flow with a progress bar per stage."""
+    from ragkeeper import progress
+
+    bars = Progress(
+        TextColumn("{task.description:>6}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    )
+    progress.set_sink(RichProgress(bars))
+    try:
+        with bars:
+            return run()
+    finally:
+        progress.set_sink(None)
+
+
+def print_summary(summary: RunSummary) -> None:
+    """The run's summary table and quarantined objects (or the one line saying the run skipped)."""
+    from ragkeeper.core.report import summary_rows
+
+    if summary.skipped:
+        console.print(f"[yellow]{summary.flow} {summary.lease}[/yellow]; nothing was done")
+        return
+    table = Table(title=f"{summary.flow} summary", show_header=False)
+    for metric, value in summary_rows(summary):
+        table.add_row(metric, escape(value))
+    console.print(table)
+    if summary.quarantined:
+        quarantine = Table("quarantined object", "reason", title="quarantined")
+        for item in summary.quarantined:
+            quarantine.add_row(escape(item.uri), escape(item.reason))
+        console.print(quarantine)
+
+
+def main() -> None:
+    """Entry point: run the CLI; ragkeeper errors become one line and exit code 2 (3 if unforeseen)."""
+    for name, value in _QUIET_ENVIRONMENT.items():
+        os.environ.setdefault(name, value)
+    for group in COMMAND_GROUPS:  # importing a group registers its commands, in --help order
+        importlib.import_module(f"ragkeeper.cli.{group}")
+
+    try:
+        app()
+    except RagkeeperError as error:
+        errors.print(f"[red]error:[/red] {error}", highlight=False, markup=True)
+        sys.exit(2)
+    except Exception as error:  # anything unforeseen: still one line (details with --verbose logs)
+        first_line = next((line for line in str(error).splitlines() if line.strip()), "")
+        errors.print(
+            f"[red]error:[/red] {type(error).__name__}: {first_line[:300]}", highlight=False, markup=True
+        )
+        sys.exit(3)

@@ -1,0 +1,175 @@
+"""Operations commands: status, doctor, serve, listen, deployments."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from ragkeeper.cli.app import Collection, app, console, settings_with
+from ragkeeper.errors import ConfigError
+
+
+@app.command(rich_help_panel="Operations")
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the status as JSON.")] = False,
+    collection: Collection = None,
+) -> None:
+    """Freshness and health: last runs, objects and chunks, quarantine, pending changes, current models."""
+    from ragkeeper.status import collect_status
+
+    settings = settings_with(**({"weaviate": {"collection": collection}} if collection else {}))
+    state = collect_status(settings)
+    if as_json:
+        print(json.dumps(state.to_json(), indent=2))
+        return
+    table = Table(title=f"ragkeeper status: {state.collection}", show_header=False)
+    for name, value in _status_rows(state):
+        table.add_row(name, escape(value))
+    console.print(table)
+    if state.quarantined:
+        quarantine = Table("quarantined object", "reason", title=f"{len(state.quarantined)} quarantined")
+        for uri, reason in state.quarantined:
+            quarantine.add_row(escape(uri), escape(reason))
+        console.print(quarantine)
+
+
+def _status_rows(state: Any) -> list[tuple[str, str]]:
+    last, success = state.last_run, state.last_success
+    pending = state.pending
+    rows = [
+        ("source", state.source),
+        ("generation (readers)", state.generation or "none yet: run `ragkeeper ingest`"),
+    ]
+    if state.building:
+        rows.append(
+            ("generation being built", f"{state.building} (readers switch when a full sync completes)")
+        )
+    when = f"{success.finished_at:%Y-%m-%d %H:%M:%S} UTC" if success else ""
+    rows += [
+        (
+            "last successful run",
+            f"{success.flow} at {when}, {_age(state.last_success_age_seconds)} ago" if success else "never",
+        ),
+        ("last run", f"{last.flow}: {last.outcome} {last.message}".strip() if last else "never"),
+        ("objects indexed", str(state.objects_indexed)),
+        ("objects quarantined", str(len(state.quarantined))),
+        ("objects interrupted (retried next run)", str(state.objects_pending)),
+        ("chunks", str(state.chunks)),
+        (
+            "pending changes",
+            f"cannot list the source: {pending.error}"
+            if pending.error
+            else f"{pending.new} new, {pending.changed} changed, {pending.deleted} deleted",
+        ),
+    ]
+    for dataset, model in state.models.items():
+        rows.append((f"model: {dataset}", str(model.get("model_id") or model.get("message") or "none yet")))
+    return rows
+
+
+def _age(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f} {unit}"
+    return f"{seconds:.0f} s"
+
+
+@app.command(rich_help_panel="Operations")
+def serve(
+    limit: Annotated[int | None, typer.Option(min=1, help="Flow runs at once (default: no limit).")] = None,
+) -> None:
+    """Serve the ingest, reindex, reconcile and retrain deployments from this process (no work pool)."""
+    from ragkeeper.deployments import deployment_specs, serve_deployments
+
+    settings = settings_with()
+    _require_prefect_server("serve")
+    table = Table("deployment", "schedule", "triggered by", title="serving (Ctrl-C stops)")
+    for spec in deployment_specs(settings):
+        events = ", ".join(e for t in spec.triggers for e in t["expect"]) or "-"
+        table.add_row(f"{spec.flow_name}/{spec.name}", spec.cron or "-", events)
+    console.print(table)
+    serve_deployments(settings, limit)
+
+
+@app.command(rich_help_panel="Operations")
+def listen(
+    host: Annotated[str | None, typer.Option(help="Interface to bind (default: listen.host).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: listen.port).")] = None,
+) -> None:
+    """Receive S3 event notifications and ask for reindex runs of exactly the changed keys."""
+    from ragkeeper import factory
+    from ragkeeper.adapters.event_receiver import ReceiverConfig
+    from ragkeeper.adapters.event_receiver import serve as serve_receiver
+
+    settings = settings_with()
+    listen_settings = settings.listen
+    if not settings.source.uri.startswith("s3://"):
+        raise ConfigError(f"listen receives S3 events, but source.uri is {settings.source.uri}")
+    if listen_settings.token is None and listen_settings.hmac_secret is None:
+        raise ConfigError(
+            "listen authenticates every request: set RAGKEEPER_LISTEN__TOKEN (bearer) or "
+            "RAGKEEPER_LISTEN__HMAC_SECRET"
+        )
+    _require_prefect_server("listen")
+    config = ReceiverConfig(
+        path=listen_settings.path,
+        token=listen_settings.token.get_secret_value() if listen_settings.token else None,
+        hmac_secret=listen_settings.hmac_secret.get_secret_value() if listen_settings.hmac_secret else None,
+        max_body_bytes=listen_settings.max_body_bytes,
+        debounce_seconds=listen_settings.debounce_seconds,
+        max_keys=listen_settings.max_keys_per_run,
+        source_root=factory.make_source(settings).root_uri,
+        collection=settings.weaviate.collection,
+    )
+    bind_host, bind_port = host or listen_settings.host, port if port is not None else listen_settings.port
+    console.print(
+        f"listening on http://{bind_host}:{bind_port}{config.path} for changes under {config.source_root}"
+    )
+    serve_receiver(config, bind_host, bind_port)
+
+
+@app.command(rich_help_panel="Operations")
+def deployments() -> None:
+    """Print prefect.yaml for these settings (`ragkeeper deployments > prefect.yaml`)."""
+    from ragkeeper.deployments import render_prefect_yaml
+
+    print(render_prefect_yaml(settings_with()), end="")
+
+
+def _require_prefect_server(command: str) -> None:
+    from prefect.settings import PREFECT_API_URL
+
+    if not PREFECT_API_URL.value():
+        raise ConfigError(
+            f"{command} needs a Prefect server: set PREFECT_API_URL (e.g. http://127.0.0.1:4200/api "
+            "after `prefect server start` or `make services-up`)"
+        )
+
+
+@app.command(rich_help_panel="Operations")
+def doctor(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the checks as JSON.")] = False,
+) -> None:
+    """Check every configured service; print what is down and how to start it."""
+    import dataclasses
+    import json
+
+    from ragkeeper.doctor import run_checks
+
+    checks = run_checks(settings_with())
+    if as_json:
+        print(json.dumps([dataclasses.asdict(check) for check in checks], indent=2))
+        raise typer.Exit(0 if all(check.ok for check in checks) else 1)
+    table = Table("check", "status", "detail", "fix", title="ragkeeper doctor")
+    for check in checks:
+        status = "[green]ok[/green]" if check.ok else "[red]down[/red]"
+        table.add_row(check.name, status, check.detail, "" if check.ok else check.fix)
+    console.print(table)
+    if not all(check.ok for check in checks):
+        raise typer.Exit(1)

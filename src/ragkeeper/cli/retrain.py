@@ -1,0 +1,154 @@
+"""Retraining commands: retrain (fine-tune changed style datasets) and models (the registry)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from ragkeeper.cli.app import app, console, errors, settings_with
+
+_PROBLEMS_SHOWN = 50
+_OUTCOME_STYLES = {
+    "unchanged": "dim",
+    "succeeded": "green",
+    "would_start": "green",
+    "running": "yellow",
+    "invalid": "red",
+    "over_budget": "red",
+    "failed": "red",
+    "cancelled": "red",
+    "not_retried": "red",
+    "error": "red",
+}
+
+
+@app.command(rich_help_panel="Retraining")
+def retrain(
+    dataset: Annotated[
+        str | None, typer.Option("--dataset", help="Only this dataset (default: every configured one).")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Fingerprint, check and estimate only; upload nothing.")
+    ] = False,
+) -> None:
+    """Fine-tune the style model of each changed dataset, follow the job, record the new model.
+
+    Exit code 0 when every dataset is fine (unchanged, succeeded, still running, or valid in a dry
+    run), 1 when any was refused or its job failed, 2 on an error before anything ran.
+    """
+    from rich.markup import escape
+
+    from ragkeeper.core.report import artifact_key
+    from ragkeeper.core.retrain_report import outcome_row, outcome_words
+    from ragkeeper.flows.retrain import retrain as retrain_flow
+    from ragkeeper.flows.retrain import select_datasets
+
+    select_datasets(settings_with(), dataset)  # bad settings or an unknown name fail before a flow run
+    with console.status("retrain: reading and checking datasets, following jobs ..."):
+        summary = retrain_flow(dataset=dataset, dry_run=dry_run)
+    columns = ("dataset", "outcome", "job", "model", "billed tokens (est.)", "cost USD (est.)", "detail")
+    table = Table(title="retrain" + (" (dry run: nothing uploaded)" if dry_run else ""))
+    for column in columns:  # ids must be shown whole, so long ones fold onto a second line
+        table.add_column(column, overflow="fold" if column in ("job", "model") else "ellipsis")
+    for outcome in summary.outcomes:
+        row = outcome_row(outcome)
+        style = _OUTCOME_STYLES.get(outcome.status, "")
+        words = escape(outcome_words(outcome))
+        cells = [escape(row[c]) for c in columns]
+        cells[1] = f"[{style}]{words}[/{style}]" if style else words
+        table.add_row(*cells)
+    console.print(table)
+    for outcome in summary.outcomes:
+        if outcome.status == "error":  # the table may cut a detail short: the whole line here
+            message = f"dataset {outcome.dataset}: {outcome.detail}"
+            errors.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
+    for outcome in summary.outcomes:
+        if not outcome.problems:
+            continue
+        shown = outcome.problems[:_PROBLEMS_SHOWN]
+        error_count = len([p for p in outcome.problems if p.severity == "error"])
+        title = f"{outcome.dataset}: {error_count} error(s), {len(outcome.problems) - error_count} warning(s)"
+        problems = Table("file", "line", "severity", "check", "problem", title=escape(title))
+        for problem in shown:
+            problems.add_row(
+                problem.file,
+                str(problem.line) if problem.line else "(file)",
+                problem.severity,
+                problem.check,
+                escape(problem.message),
+            )
+        console.print(problems)
+        if len(outcome.problems) > len(shown):
+            console.print(
+                f"... and {len(outcome.problems) - len(shown)} more; all of them are in the Prefect artifact "
+                f"{artifact_key('retrain-validation', outcome.dataset)}"
+            )
+    raise typer.Exit(0 if summary.ok else 1)
+
+
+@app.command(rich_help_panel="Retraining")
+def models(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the registry as JSON.")] = False,
+    dataset: Annotated[str | None, typer.Option("--dataset", help="Only this dataset's models.")] = None,
+) -> None:
+    """Show the model registry: every fine-tuned model, the current one of each dataset marked."""
+    import dataclasses
+    import json
+
+    from rich.markup import escape
+
+    from ragkeeper import runtime
+    from ragkeeper.core.model_registry import current_models
+
+    registry = runtime.model_registry(settings_with())
+    records = [r for r in registry.models() if dataset is None or r.dataset == dataset]
+    failed = [f for f in registry.failed_jobs() if dataset is None or f.dataset == dataset]
+    current = {record.job_id for record in current_models(records).values()}
+    if as_json:
+        body = {
+            "registry": registry.location,
+            "models": [
+                {
+                    **dataclasses.asdict(r),
+                    "created_at": r.created_at.isoformat(),
+                    "current": r.job_id in current,
+                }
+                for r in records
+            ],
+            "failed_jobs": [
+                {**dataclasses.asdict(f), "finished_at": f.finished_at.isoformat()} for f in failed
+            ],
+        }
+        print(json.dumps(body, indent=2))
+        return
+    if not records:
+        console.print(f"no fine-tuned models recorded yet in {escape(registry.location)}")
+    else:
+        table = Table(title=escape(f"models in {registry.location}"))
+        columns = ("dataset", "current", "model", "base model", "job", "created", "fingerprint", "metrics")
+        for column in columns:
+            table.add_column(column, overflow="fold" if column in ("model", "job") else "ellipsis")
+        for r in sorted(records, key=lambda r: (r.dataset, r.created_at)):
+            metrics = ", ".join(f"{k}={v:g}" for k, v in sorted(r.metrics.items()))
+            table.add_row(
+                r.dataset,
+                "[green]current[/green]" if r.job_id in current else "",
+                escape(r.model_id),
+                escape(r.base_model),
+                r.job_id,
+                r.created_at.strftime("%Y-%m-%d %H:%M"),
+                r.fingerprint[:12],
+                escape(metrics),
+            )
+        console.print(table)
+    if failed:
+        ended = Table(
+            "dataset", "job", "status", "finished", "reason", title="jobs that ended without a model"
+        )
+        for f in failed[-10:]:
+            ended.add_row(
+                f.dataset, f.job_id, f.status, f.finished_at.strftime("%Y-%m-%d %H:%M"), escape(f.reason)
+            )
+        console.print(ended)

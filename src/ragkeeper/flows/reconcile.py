@@ -1,0 +1,35 @@
+"""The `reconcile` flow: compare the source, the recorded state and Weaviate, and repair the drift."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from prefect import flow
+
+from ragkeeper.flows.ingest import settings_for_run
+from ragkeeper.flows.sync_run import PlannedSync, SyncOptions, run_sync
+from ragkeeper.models import RunSummary
+from ragkeeper.tasks.ingest_tasks import plan
+from ragkeeper.tasks.targeted_tasks import repair_drift
+
+
+@flow(name="reconcile", log_prints=True)
+def reconcile(
+    source: str | None = None,
+    collection: str | None = None,
+    force_delete: bool = False,
+    *,
+    on_busy: Literal["wait", "skip"] | None = None,
+) -> RunSummary:
+    """Delete orphan chunks, re-index objects whose chunks or records went missing, then sync.
+
+    What was repaired is listed in the summary (`repaired: ...` rows) next to the usual figures.
+    """
+    settings = settings_for_run(source, collection)
+
+    def make_plan() -> PlannedSync:
+        repairs = repair_drift(settings)
+        sync_plan, seen, root_uri = plan(settings, force_delete)
+        return PlannedSync(sync_plan, seen, root_uri, repairs)
+
+    return run_sync("reconcile", settings, make_plan, SyncOptions(force_delete=force_delete, on_busy=on_busy))

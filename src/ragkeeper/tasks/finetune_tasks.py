@@ -1,0 +1,243 @@
+"""Tasks that drive a fine-tuning job: start it or attach to it, poll it, record how it ended.
+
+The registry's job bookkeeping (`JobRecord`) lets a run carry on where an earlier one stopped: a job
+whose `ragkeeper.finetune.started` was never emitted (its run died right after creating it) is
+announced by the run that attaches to it, and a job's events are logged from the newest one an
+earlier run logged, not from the beginning again.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from prefect import get_run_logger, task
+
+from ragkeeper import runtime
+from ragkeeper.adapters.prefect_events import emit_finetune_event
+from ragkeeper.core.faults import checkpoint
+from ragkeeper.core.finetune_jobs import (
+    ended_jobs,
+    failure_reason,
+    final_metrics,
+    job_metadata,
+    oldest_live_job,
+    upload_filename,
+)
+from ragkeeper.core.style_dataset import DatasetFile, DatasetVersion
+from ragkeeper.errors import RagkeeperError, TerminalError
+from ragkeeper.models import FailedJobRecord, FineTuneJob, JobEvent, JobRecord, JobSpec, ModelRecord
+from ragkeeper.ports import FineTuner, ModelRegistry
+from ragkeeper.settings import Settings
+from ragkeeper.tasks.retrain_tasks import RETRYING
+
+AFTER_UPLOAD = "retrain-after-upload"  # crash points (core.faults) for the crash-safety tests
+AFTER_CREATE = "retrain-after-create"
+_EVENT_LEVELS = {"info": logging.INFO, "warn": logging.WARNING, "error": logging.ERROR}
+
+
+@dataclass(frozen=True, slots=True)
+class JobStart:
+    """What `start_or_attach` did: the job followed from now on (None if it refused) and why."""
+
+    job: FineTuneJob | None
+    action: str | None  # `started` or `attached`
+    detail: str = ""
+    last_event_id: str | None = None  # the job's events up to this one were logged by an earlier run
+
+
+@task(name="start-or-attach-job", **RETRYING)
+def start_or_attach(settings: Settings, spec: JobSpec, version: DatasetVersion) -> JobStart:
+    """Attach to this version's live job if there is one; otherwise upload the files and create one.
+
+    Failed or cancelled jobs of this version are reported (once) and counted: after
+    `retrain.max_attempts_per_version` of them no new job is started. Re-running this task after a
+    crash or a retry is safe: jobs are found by metadata (and by the registry's bookkeeping),
+    uploads by name and size.
+    """
+    tuner, registry = runtime.fine_tuner(settings), runtime.model_registry(settings)
+    jobs = _jobs_of_version(tuner, registry, spec)
+    ended = ended_jobs(jobs)
+    for job in ended:
+        record_failure(settings, spec, job)
+    live = oldest_live_job(jobs)
+    if live is not None:
+        return _attach(settings, spec, live, jobs, f"attached to job {live.id} ({live.status})")
+    if len(ended) >= settings.retrain.max_attempts_per_version:
+        return JobStart(
+            None,
+            None,
+            f"{len(ended)} job(s) for this version ended without a model "
+            f"(last: {failure_reason(ended[-1])}); change the dataset or raise "
+            "retrain.max_attempts_per_version to try again",
+        )
+    training_file = _upload(settings, spec, "training", version.training)
+    checkpoint(AFTER_UPLOAD)
+    validation_file = (
+        _upload(settings, spec, "validation", version.validation) if version.validation else None
+    )
+    created = tuner.create_job(spec, training_file, validation_file)
+    checkpoint(AFTER_CREATE)
+    registry.note_job(JobRecord(spec.dataset, spec.fingerprint, created.id))
+    # Two runs racing past the lookup above both create a job: each keeps the oldest, cancels the rest.
+    jobs = _jobs_of_version(tuner, registry, spec)
+    winner = oldest_live_job(jobs)
+    if winner is not None and winner.id != created.id:
+        detail = f"another run started job {winner.id} first; attached to it"
+        return _attach(settings, spec, winner, jobs, detail, announce=False)  # its own run announces it
+    get_run_logger().info(
+        "started fine-tuning job %s for dataset %s on %s", created.id, spec.dataset, tuner.where
+    )
+    _announce(registry, spec, created, late=False)
+    return JobStart(created, "started", f"started job {created.id}")
+
+
+def _jobs_of_version(tuner: FineTuner, registry: ModelRegistry, spec: JobSpec) -> list[FineTuneJob]:
+    """The version's jobs: found by metadata, and those the registry noted.
+
+    The registry's list covers a provider that drops metadata or lists a new job late.
+    """
+    found = {job.id: job for job in tuner.find_jobs(job_metadata(spec.dataset, spec.fingerprint))}
+    for noted in registry.jobs():
+        if (noted.dataset, noted.fingerprint) != (spec.dataset, spec.fingerprint) or noted.job_id in found:
+            continue
+        try:
+            found[noted.job_id] = tuner.get_job(noted.job_id)
+        except TerminalError as error:  # deleted on the provider's side: nothing to attach to
+            get_run_logger().info("job %s noted in the registry is gone: %s", noted.job_id, error)
+    return sorted(found.values(), key=lambda job: (job.created_at, job.id))
+
+
+def _attach(
+    settings: Settings,
+    spec: JobSpec,
+    live: FineTuneJob,
+    jobs: list[FineTuneJob],
+    detail: str,
+    *,
+    announce: bool = True,
+) -> JobStart:
+    """Follow `live` from where earlier runs stopped; cancel this version's other unfinished jobs."""
+    registry = runtime.model_registry(settings)
+    for job in jobs:
+        if job.id != live.id and not job.terminal:
+            _cancel_duplicate(settings, spec, job, live)
+    noted = next((job for job in registry.jobs() if job.job_id == live.id), None)
+    if announce and not live.terminal and (noted is None or not noted.announced):
+        _announce(registry, spec, live, late=True)  # the run that created it died before announcing
+    return JobStart(live, "attached", detail, noted.last_event_id if noted else None)
+
+
+def _cancel_duplicate(settings: Settings, spec: JobSpec, job: FineTuneJob, kept: FineTuneJob) -> None:
+    """Cancel a second job of one version; recorded as failed without an event (nothing failed)."""
+    logger = get_run_logger()
+    try:
+        cancelled = runtime.fine_tuner(settings).cancel_job(job.id)
+    except RagkeeperError as error:  # the next run tries again
+        logger.warning("could not cancel job %s, a duplicate of job %s: %s", job.id, kept.id, error)
+        return
+    reason = f"job {job.id} duplicated job {kept.id} (two runs started this version at once); cancelled"
+    runtime.model_registry(settings).add_failed_job(
+        FailedJobRecord(spec.dataset, spec.fingerprint, job.id, cancelled.status, reason, datetime.now(UTC))
+    )
+    logger.info(reason)
+
+
+def _announce(registry: ModelRegistry, spec: JobSpec, job: FineTuneJob, late: bool) -> None:
+    """Emit `ragkeeper.finetune.started`, then note that it was emitted."""
+    emit_finetune_event("started", spec.dataset, {**_payload(spec, job), "late": late})
+    registry.note_job(JobRecord(spec.dataset, spec.fingerprint, job.id, announced=True))
+
+
+def _upload(settings: Settings, spec: JobSpec, file: str, content: DatasetFile) -> str:
+    tuner = runtime.fine_tuner(settings)
+    data = content.normalised
+    name = upload_filename(spec.dataset, spec.fingerprint, file)
+    existing = tuner.find_file(name, len(data))
+    if existing is not None:
+        get_run_logger().info("reusing uploaded %s file %s (%s)", file, existing, name)
+        return existing
+    return tuner.upload(name, data)
+
+
+@task(name="poll-job", **RETRYING)
+def poll_job(
+    settings: Settings, job_id: str, last_event_id: str | None
+) -> tuple[FineTuneJob, list[JobEvent]]:
+    """The job's state and its events since `last_event_id`, which are written to the run log."""
+    tuner = runtime.fine_tuner(settings)
+    # The state first: once it is terminal, the events read after it include the job's last ones.
+    job = tuner.get_job(job_id)
+    events = tuner.events_since(job_id, last_event_id)
+    logger = get_run_logger()
+    for event in events:
+        logger.log(_EVENT_LEVELS.get(event.level, logging.INFO), "job %s: %s", job_id, event.message)
+    return job, events
+
+
+@task(name="record-job-result", **RETRYING)
+def record_result(
+    settings: Settings, spec: JobSpec, job: FineTuneJob, events: list[JobEvent], from_start: bool
+) -> bool:
+    """Record a finished job: its model (now current) on success, a failure otherwise.
+
+    `events` are the job's events this run saw (all of them when `from_start`); the metrics are those
+    of the last metrics event. The `succeeded` / `failed` event is emitted when the registry changed.
+    """
+    if job.status != "succeeded" or not job.fine_tuned_model:
+        return record_failure(settings, spec, job)
+    if not from_start and not any(event.metrics for event in events):
+        events = runtime.fine_tuner(settings).events_since(job.id, None)  # an earlier run saw the metrics
+    metrics = final_metrics(job, events)
+    record = ModelRecord(
+        dataset=spec.dataset,
+        fingerprint=spec.fingerprint,
+        job_id=job.id,
+        model_id=job.fine_tuned_model,
+        base_model=job.base_model,
+        created_at=job.finished_at or datetime.now(UTC),
+        metrics=metrics,
+        provider=runtime.fine_tuner(settings).where,
+    )
+    added = runtime.model_registry(settings).add_model(record)
+    if added:
+        get_run_logger().info("dataset %s: model %s is now current", spec.dataset, record.model_id)
+        emit_finetune_event("succeeded", spec.dataset, {**_payload(spec, job), "metrics": metrics})
+    return added
+
+
+@task(name="remember-job-progress", **RETRYING)
+def remember_progress(settings: Settings, spec: JobSpec, job_id: str, last_event_id: str) -> None:
+    """Note the newest event logged, so that the next run following the job logs only newer ones."""
+    runtime.model_registry(settings).note_job(
+        JobRecord(spec.dataset, spec.fingerprint, job_id, last_event_id=last_event_id)
+    )
+
+
+def record_failure(settings: Settings, spec: JobSpec, job: FineTuneJob) -> bool:
+    """Record a failed or cancelled job once, and emit `ragkeeper.finetune.failed` the first time."""
+    reason = failure_reason(job)
+    record = FailedJobRecord(
+        dataset=spec.dataset,
+        fingerprint=spec.fingerprint,
+        job_id=job.id,
+        status=job.status,
+        reason=reason,
+        finished_at=job.finished_at or datetime.now(UTC),
+    )
+    added = runtime.model_registry(settings).add_failed_job(record)
+    if added:
+        get_run_logger().warning("dataset %s: %s; the previous model stays current", spec.dataset, reason)
+        emit_finetune_event("failed", spec.dataset, {**_payload(spec, job), "reason": reason})
+    return added
+
+
+def _payload(spec: JobSpec, job: FineTuneJob) -> dict[str, object]:
+    return {
+        "job_id": job.id,
+        "status": job.status,
+        "fingerprint": spec.fingerprint,
+        "base_model": spec.base_model,
+        "model": job.fine_tuned_model,
+    }

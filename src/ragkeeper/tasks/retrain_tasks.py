@@ -1,0 +1,98 @@
+"""Tasks of the retrain flow before any job: read and fingerprint a dataset, check it, refuse it."""
+
+from __future__ import annotations
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from ragkeeper import factory, runtime
+from ragkeeper.adapters.prefect_events import emit_finetune_event
+from ragkeeper.core.model_registry import current_models
+from ragkeeper.core.style_checks import token_limit
+from ragkeeper.core.style_dataset import DatasetFile, DatasetVersion, dataset_fingerprint, parse_dataset
+from ragkeeper.errors import ConfigError, TerminalError
+from ragkeeper.models import DatasetCheckReport, JobSpec, ModelRecord
+from ragkeeper.settings import Settings, StyleDatasetSettings
+from ragkeeper.tasks.retry import RETRIES, RETRY_DELAYS_SECONDS, retry_on_transient
+
+RETRYING = {
+    "retries": RETRIES,
+    "retry_delay_seconds": RETRY_DELAYS_SECONDS,
+    "retry_condition_fn": retry_on_transient,
+    "cache_policy": NO_CACHE,
+}
+
+
+def job_spec(dataset: StyleDatasetSettings, fingerprint: str) -> JobSpec:
+    """The job a dataset's settings ask for, for this version of the dataset."""
+    h = dataset.hyperparameters
+    return JobSpec(
+        dataset=dataset.name,
+        fingerprint=fingerprint,
+        base_model=dataset.base_model,
+        n_epochs=h.n_epochs,
+        batch_size=h.batch_size,
+        learning_rate_multiplier=h.learning_rate_multiplier,
+        suffix=dataset.suffix,
+    )
+
+
+def _training_config(spec: JobSpec) -> dict[str, object]:
+    # Listed one by one: a field added to JobSpec must not silently change every fingerprint.
+    return {
+        "base_model": spec.base_model,
+        "n_epochs": spec.n_epochs,
+        "batch_size": spec.batch_size,
+        "learning_rate_multiplier": spec.learning_rate_multiplier,
+        "suffix": spec.suffix,
+    }
+
+
+def _object_uri(uri: str) -> str:
+    """The URI of the dataset file as its ObjectSource lists it (local paths become file:// URIs)."""
+    if factory.source_kind(uri) == "s3":
+        key = uri.removeprefix("s3://").partition("/")[2]
+        if not key or key.endswith("/"):
+            raise ConfigError(f"{uri} must name an object (s3://bucket/path/train.jsonl)")
+        return uri
+    from ragkeeper.adapters.storage.local import path_from_uri
+
+    return path_from_uri(uri).expanduser().resolve().as_uri()
+
+
+def _read(settings: Settings, uri: str) -> DatasetFile:
+    source = factory.make_object_source(settings, uri)
+    found = source.stat(_object_uri(uri))
+    if found is None:
+        raise TerminalError(f"{uri} does not exist or is not a file")
+    return parse_dataset(source.read(found))
+
+
+@task(name="read-dataset", **RETRYING)
+def read_dataset(settings: Settings, dataset: StyleDatasetSettings) -> DatasetVersion:
+    """Read the dataset's files and fingerprint this version (normalised content + training settings)."""
+    training = _read(settings, dataset.uri)
+    validation = _read(settings, dataset.validation_uri) if dataset.validation_uri else None
+    config = _training_config(job_spec(dataset, ""))
+    return DatasetVersion(dataset_fingerprint(training, validation, config), training, validation)
+
+
+@task(name="current-model", **RETRYING)
+def current_model_of(settings: Settings, dataset: str) -> ModelRecord | None:
+    """The registry's current model of the dataset."""
+    return current_models(runtime.model_registry(settings).models()).get(dataset)
+
+
+@task(name="check-dataset", cache_policy=NO_CACHE)
+def check_dataset(
+    settings: Settings, dataset: StyleDatasetSettings, version: DatasetVersion
+) -> DatasetCheckReport:
+    """Run the dataset checks (Great Expectations) over both files."""
+    limit = token_limit(dataset.base_model, dataset.max_tokens_per_example)
+    return runtime.dataset_checker(settings).check(version.training, version.validation, limit)
+
+
+@task(name="report-refusal", cache_policy=NO_CACHE)
+def report_refusal(spec: JobSpec, reason: str) -> None:
+    """Emit `ragkeeper.finetune.refused`: the dataset was invalid or over budget; no job was created."""
+    emit_finetune_event("refused", spec.dataset, {"fingerprint": spec.fingerprint, "reason": reason})

@@ -1,0 +1,68 @@
+"""Tasks of the reindex and reconcile flows: a plan for named objects, and drift repair."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from prefect import task
+from prefect.logging import get_run_logger
+
+from ragkeeper import runtime
+from ragkeeper.core.drift import find_drift
+from ragkeeper.core.sync_plan import SyncPlan, plan_sync
+from ragkeeper.settings import Settings
+from ragkeeper.tasks.ingest_tasks import RETRYING, config_hash, prepare_index
+
+
+def under_root(uri: str, root: str) -> bool:
+    """Whether `uri` names an object below the source root (`root` may or may not end in `/`)."""
+    return uri.startswith(root if root.endswith("/") else root + "/")
+
+
+@task(name="plan-reindex", **RETRYING)
+def plan_targets(settings: Settings, uris: Sequence[str] | None) -> tuple[SyncPlan, int, str]:
+    """Classify only the named objects: new, changed, unchanged or deleted (absent from the source now).
+
+    `uris` None names the objects recorded without an ETag: interrupted writes and quarantines that
+    may pass on a retry. URIs outside the source root are ignored with a warning. Returns the plan,
+    how many named objects exist, and the source root.
+
+    The share-of-index delete guard is for listings, which come back empty from a wrong prefix; here
+    each deletion is an object the source itself reported missing, asked about by name after the
+    source was found reachable, so the index follows the source.
+    """
+    source = runtime.source(settings)
+    source.check()
+    root = source.root_uri
+    prepare_index(settings, dry_run=False)
+    states = runtime.state_store(settings).load()
+    if uris is None:
+        uris = [state.uri for state in states if not state.etag]
+    wanted = sorted({uri for uri in uris if under_root(uri, root)})
+    if len(wanted) < len(set(uris)):
+        get_run_logger().warning(
+            "ignored %d of %d URIs outside the source %s", len(set(uris)) - len(wanted), len(set(uris)), root
+        )
+    found = [obj for uri in wanted if (obj := source.stat(uri)) is not None]
+    named = set(wanted)
+    sync_plan = plan_sync(found, [s for s in states if s.uri in named], config_hash(settings))
+    return replace(sync_plan, indexed_before=len(states)), len(found), root
+
+
+@task(name="repair-drift", **RETRYING)
+def repair_drift(settings: Settings) -> dict[str, int]:
+    """Delete orphan chunks and invalidate records whose chunks are missing; return what was repaired.
+
+    Records are invalidated (no ETag), not deleted, so the plan that follows re-processes those
+    objects as changed and a crash in between loses nothing.
+    """
+    prepare_index(settings, dry_run=False)
+    store = runtime.vector_store(settings)
+    records = runtime.state_store(settings)
+    listed = {obj.uri for obj in runtime.source(settings).list()}
+    drift = find_drift(records.load(), store.chunk_ids_by_source(), listed)
+    for orphans in drift.orphans:
+        store.delete_source(orphans.uri, keep_ids=orphans.keep)
+    records.put([replace(state, etag="", status="pending") for state in drift.incomplete])
+    return drift.counts()

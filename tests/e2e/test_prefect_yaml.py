@@ -1,0 +1,76 @@
+"""prefect.yaml works with `prefect deploy` on a real server, and a process worker runs what it deploys."""
+
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.index import chunk_identities
+
+pytestmark = pytest.mark.e2e
+
+REPO = Path(__file__).resolve().parents[2]
+CORPUS = REPO / "examples" / "corpus"
+
+
+def _prefect(*args: str, env: dict[str, str], timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    command = [str(Path(sys.executable).parent / "prefect"), *args]
+    return subprocess.run(
+        command, env=env, cwd=REPO, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def test_prefect_deploy_creates_the_deployments_and_a_worker_runs_them(
+    prefect_server, weaviate_env, weaviate_client, tmp_path
+):
+    test_started = datetime.now(UTC).isoformat()
+    pool = f"pool-{weaviate_env.lower()}"
+    env = {
+        **os.environ,
+        "PREFECT_API_URL": prefect_server.url,
+        "RAGKEEPER_SOURCE__URI": str(CORPUS),
+        "PREFECT_WORKER_QUERY_SECONDS": "1",
+    }
+    yaml_file = tmp_path / "prefect.yaml"
+    yaml_file.write_text((REPO / "prefect.yaml").read_text().replace("name: ragkeeper\n", f"name: {pool}\n"))
+    created = _prefect("work-pool", "create", pool, "--type", "process", env=env)
+    assert created.returncode == 0, created.stdout + created.stderr
+
+    deployed = _prefect("--no-prompt", "deploy", "--all", "--prefect-file", str(yaml_file), env=env)
+    assert deployed.returncode == 0, deployed.stdout[-3000:] + deployed.stderr[-3000:]
+
+    api = prefect_server.url
+    names = {"ingest/scheduled", "reindex/on-change", "reconcile/scheduled", "retrain/scheduled"}
+    deployments = {name: httpx.get(f"{api}/deployments/name/{name}", timeout=10).json() for name in names}
+    assert {d["work_pool_name"] for d in deployments.values()} == {pool}
+    assert deployments["ingest/scheduled"]["schedules"][0]["schedule"]["cron"] == "0 * * * *"
+    assert deployments["reindex/on-change"]["schedules"] == []
+    automations = httpx.post(f"{api}/automations/filter", json={}, timeout=10).json()
+    reindex_id = deployments["reindex/on-change"]["id"]
+    triggers = [
+        a["trigger"]
+        for a in automations
+        if any(action.get("deployment_id") == reindex_id for action in a["actions"])
+    ]
+    assert triggers and triggers[0]["expect"] == ["ragkeeper.source.changed"]
+
+    run = _prefect("deployment", "run", "ingest/scheduled", env=env)
+    assert run.returncode == 0, run.stdout + run.stderr
+    worked = _prefect("worker", "start", "--pool", pool, "--run-once", env=env, timeout=300)
+    assert worked.returncode == 0, worked.stdout[-3000:] + worked.stderr[-3000:]
+    runs = httpx.post(
+        f"{api}/flow_runs/filter",
+        json={
+            "deployments": {"id": {"any_": [deployments["ingest/scheduled"]["id"]]}},
+            "flow_runs": {"start_time": {"after_": test_started}},
+        },
+        timeout=10,
+    ).json()
+    states = [(r["state"]["type"], r["state"]["message"]) for r in runs]
+    assert states and all(kind == "COMPLETED" for kind, _ in states), (states, worked.stdout[-3000:])
+    indexed = {uri.rsplit("/", 1)[-1] for uri, _, _ in chunk_identities(weaviate_client, weaviate_env)}
+    assert indexed == {path.name for path in CORPUS.iterdir()}
