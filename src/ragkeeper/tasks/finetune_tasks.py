@@ -124,8 +124,10 @@ def _attach(
         if job.id != live.id and not job.terminal:
             _cancel_duplicate(settings, spec, job, live)
     noted = next((job for job in registry.jobs() if job.job_id == live.id), None)
-    if announce and not live.terminal and (noted is None or not noted.announced):
-        _announce(registry, spec, live, late=True)  # the run that created it died before announcing
+    if announce and (noted is None or not noted.announced):
+        # The run that created it died before announcing it; it may have finished since, and its
+        # `succeeded` event should still follow a `started` one.
+        _announce(registry, spec, live, late=True)
     return JobStart(live, "attached", detail, noted.last_event_id if noted else None)
 
 
