@@ -13,7 +13,11 @@ from dataclasses import asdict, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ragkeeper.adapters.weaviate_store import WeaviateStore, translate_weaviate_error
+from ragkeeper.adapters.weaviate_store import (
+    WeaviateStore,
+    ensure_record_collection,
+    translate_weaviate_error,
+)
 from ragkeeper.core.ids import RAGKEEPER_NAMESPACE
 from ragkeeper.errors import TransientError
 from ragkeeper.models import RunRecord
@@ -45,28 +49,20 @@ class WeaviateRunLog:
 
     def ensure(self) -> None:
         """Create the run-log collection if it does not exist."""
-        from weaviate.classes.config import Configure, DataType, Property, Tokenization
+        from weaviate.classes.config import DataType, Property
 
-        try:
-            if self._client.collections.exists(self._name):
-                return
-            self._client.collections.create(
-                self._name,
-                description="ragkeeper run log",
-                properties=[
-                    *(
-                        Property(name=n, data_type=DataType.TEXT, tokenization=Tokenization.FIELD)
-                        for n in _TEXT
-                    ),
-                    *(Property(name=n, data_type=DataType.INT) for n in _INT),
-                    *(Property(name=n, data_type=DataType.DATE) for n in _DATE),
-                    Property(name="waited_seconds", data_type=DataType.NUMBER),
-                    Property(name="lag_seconds_max", data_type=DataType.NUMBER),
-                ],
-                vector_config=Configure.Vectors.self_provided(),
-            )
-        except Exception as error:
-            raise translate_weaviate_error(error, f"creating run log {self._name}") from None
+        ensure_record_collection(
+            self._client,
+            self._name,
+            "ragkeeper run log",
+            _TEXT,
+            [
+                *(Property(name=n, data_type=DataType.INT) for n in _INT),
+                *(Property(name=n, data_type=DataType.DATE) for n in _DATE),
+                Property(name="waited_seconds", data_type=DataType.NUMBER),
+                Property(name="lag_seconds_max", data_type=DataType.NUMBER),
+            ],
+        )
 
     def add(self, record: RunRecord) -> None:
         """Record a run (again with the same run id replaces it) and prune records past retention."""

@@ -11,7 +11,11 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from ragkeeper.adapters.weaviate_store import WeaviateStore, translate_weaviate_error
+from ragkeeper.adapters.weaviate_store import (
+    WeaviateStore,
+    ensure_record_collection,
+    translate_weaviate_error,
+)
 from ragkeeper.core.ids import RAGKEEPER_NAMESPACE
 from ragkeeper.core.sync_plan import IndexedState
 from ragkeeper.errors import RagkeeperError, TransientError
@@ -37,31 +41,18 @@ class WeaviateStateStore:
 
     def ensure(self) -> None:
         """Create the state collection if it does not exist."""
-        from weaviate.classes.config import Configure, DataType, Property, Tokenization
+        from weaviate.classes.config import DataType, Property
 
-        try:
-            if self._client.collections.exists(self._name):
-                return
-            self._client.collections.create(
-                self._name,
-                description=f"ragkeeper index state of {self._chunks}",
-                properties=[
-                    *(
-                        Property(name=n, data_type=DataType.TEXT, tokenization=Tokenization.FIELD)
-                        for n in _PROPERTIES
-                    ),
-                    Property(
-                        name="chunk_ids",
-                        data_type=DataType.TEXT_ARRAY,
-                        index_filterable=False,
-                        index_searchable=False,
-                    ),
-                    Property(name="updated_at", data_type=DataType.DATE),
-                ],
-                vector_config=Configure.Vectors.self_provided(),
-            )
-        except Exception as error:
-            raise translate_weaviate_error(error, f"creating state collection {self._name}") from None
+        chunk_ids = Property(
+            name="chunk_ids", data_type=DataType.TEXT_ARRAY, index_filterable=False, index_searchable=False
+        )
+        ensure_record_collection(
+            self._client,
+            self._name,
+            f"ragkeeper index state of {self._chunks}",
+            _PROPERTIES,
+            [chunk_ids, Property(name="updated_at", data_type=DataType.DATE)],
+        )
 
     def load(self) -> list[IndexedState]:
         """Every recorded state (empty when the collection does not exist yet)."""

@@ -75,6 +75,31 @@ def translate_weaviate_error(error: Exception, what: str) -> RagkeeperError:
     return TerminalError(f"{what}: {type(error).__name__}: {detail}")
 
 
+def ensure_record_collection(
+    client: Any, name: str, description: str, keyword_fields: Sequence[str], others: Sequence[Any]
+) -> None:
+    """Create a vectorless bookkeeping collection (state, run log) unless it exists.
+
+    `keyword_fields` become exact-match TEXT properties; `others` are further `Property` objects.
+    """
+    from weaviate.classes.config import Configure, DataType, Property, Tokenization
+
+    keywords = [
+        Property(name=n, data_type=DataType.TEXT, tokenization=Tokenization.FIELD) for n in keyword_fields
+    ]
+    try:
+        if client.collections.exists(name):
+            return
+        client.collections.create(
+            name,
+            description=description,
+            properties=[*keywords, *others],
+            vector_config=Configure.Vectors.self_provided(),
+        )
+    except Exception as error:
+        raise translate_weaviate_error(error, f"creating {name}") from None
+
+
 def connect(settings: WeaviateSettings) -> Any:
     """Open a weaviate-client connection for the configured mode (starting Weaviate Embedded if chosen)."""
     import weaviate
