@@ -26,6 +26,11 @@ def _one_error_line(result) -> str:
             {"RAGKEEPER_SOURCE__URI": "s3://b/docs/", "PREFECT_API_URL": "http://127.0.0.1:9/api"},
             "RAGKEEPER_LISTEN__TOKEN",
         ),
+        (
+            ["listen"],
+            {"RAGKEEPER_SOURCE__URI": "s3://b/docs/", "RAGKEEPER_LISTEN__TOKEN": ""},
+            "RAGKEEPER_LISTEN__TOKEN",
+        ),
         (["listen"], {"RAGKEEPER_LISTEN__TOKEN": "t"}, "listen receives S3 events"),
         (["serve"], {"PREFECT_API_URL": ""}, "needs a Prefect server"),
         (["ingest", "--on-busy", "maybe"], {}, None),

@@ -99,6 +99,24 @@ def test_a_burst_on_many_keys_becomes_one_event_with_exactly_those_keys(port):
     assert (event.payload["created"], event.payload["removed"]) == (39, 1)
 
 
+def test_sns_deliveries_authenticate_with_the_token_in_the_endpoint_url(port):
+    emitter = RecordingEmitter()
+    sns_auth = httpx.BasicAuth("sns", TOKEN)  # https://sns:<token>@host/s3-events
+    confirmation = {"Type": "SubscriptionConfirmation", "SubscribeURL": "https://sns.example/confirm"}
+    notification = {"Type": "Notification", "Message": _delivery("handbook/from-sns.md").decode()}
+    url = f"http://127.0.0.1:{port}/s3-events"
+    with running_receiver(_config(debounce_seconds=0.2), emitter, port):
+        challenge = httpx.post(url, json=notification, timeout=5)
+        assert challenge.status_code == 401 and "Basic" in challenge.headers["www-authenticate"]
+        wrong = httpx.post(url, json=notification, auth=httpx.BasicAuth("sns", "nope"), timeout=5)
+        assert wrong.status_code == 401
+        confirmed = httpx.post(url, json=confirmation, auth=sns_auth, timeout=5)
+        assert confirmed.status_code == 202 and confirmed.json()["accepted"] == 0
+        assert httpx.post(url, json=notification, auth=sns_auth, timeout=5).status_code == 202
+        assert _wait_for(lambda: emitter.events, timeout=5)
+    assert emitter.events[0].payload["uris"] == ["s3://docs/handbook/from-sns.md"]
+
+
 def test_hmac_signed_deliveries_and_events_the_server_refused_are_sent_again(port):
     emitter = RecordingEmitter(fail_first=1)
     config = _config(token=None, hmac_secret="hmac-key", debounce_seconds=0.2)
@@ -117,3 +135,11 @@ def test_changes_still_waiting_are_sent_when_the_receiver_stops(port):
         assert _post(port, _delivery("handbook/late.md"), AUTH).status_code == 202
         assert emitter.events == []
     assert [e.payload["uris"] for e in emitter.events] == [["s3://docs/handbook/late.md"]]
+
+
+def test_a_batch_being_sent_at_shutdown_is_sent_again_not_lost(port):
+    emitter = RecordingEmitter(hang_first=True)  # the Prefect server stopped answering mid-send
+    with running_receiver(_config(debounce_seconds=0.1), emitter, port):
+        assert _post(port, _delivery("handbook/in-flight.md"), AUTH).status_code == 202
+        assert _wait_for(lambda: emitter.attempts == 1)
+    assert [e.payload["uris"] for e in emitter.events] == [["s3://docs/handbook/in-flight.md"]]

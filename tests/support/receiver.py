@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Iterator
@@ -14,16 +15,20 @@ from ragkeeper.adapters.event_receiver import ReceiverConfig, build_app
 
 
 class RecordingEmitter:
-    """Stands in for the Prefect events client: keeps the events, can refuse the first N."""
+    """Stands in for the Prefect events client: keeps the events, can refuse the first N, or hang
+    on the first one (a server that stopped answering) until the receiver cancels it."""
 
-    def __init__(self, fail_first: int = 0) -> None:
+    def __init__(self, fail_first: int = 0, hang_first: bool = False) -> None:
         self.events: list[Any] = []
         self.attempts = 0
         self._fail_first = fail_first
+        self._hang_first = hang_first
 
     async def emit(self, event: Any) -> None:
-        """Record the event, or fail while failures are still due."""
+        """Record the event, or fail (or hang) while failures are still due."""
         self.attempts += 1
+        if self._hang_first and self.attempts == 1:
+            await asyncio.sleep(3600)
         if self.attempts <= self._fail_first:
             raise ConnectionError("Prefect server unreachable (test)")
         self.events.append(event)

@@ -1,3 +1,5 @@
+import base64
+
 from ragkeeper.core.debounce import MAX_WAIT_FACTOR, ChangeBatcher
 from ragkeeper.core.s3_events import Kind, ObjectChange
 from ragkeeper.core.webhook_auth import SIGNATURE_HEADER, authenticated, body_signature
@@ -11,6 +13,17 @@ def test_bearer_token_must_match_exactly():
     assert not authenticated({"authorization": "Bearer s3cret-not"}, BODY, "s3cret", None)
     assert not authenticated({"authorization": "Basic s3cret"}, BODY, "s3cret", None)
     assert not authenticated({}, BODY, "s3cret", None)
+
+
+def test_basic_auth_carries_the_token_as_password_for_senders_without_headers():
+    def basic(credentials: str) -> dict[str, str]:
+        return {"authorization": "Basic " + base64.b64encode(credentials.encode()).decode()}
+
+    assert authenticated(basic("sns:s3cret"), BODY, "s3cret", None)
+    assert authenticated(basic(":s3cret"), BODY, "s3cret", None)
+    assert not authenticated(basic("sns:wrong"), BODY, "s3cret", None)
+    assert not authenticated(basic("s3cret"), BODY, "s3cret", None)  # no password part
+    assert not authenticated({"authorization": "Basic !!not-base64!!"}, BODY, "s3cret", None)
 
 
 def test_hmac_signature_covers_the_body():

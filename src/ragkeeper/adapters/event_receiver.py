@@ -59,6 +59,9 @@ class ReceiverStats:
     rejected: Counter[int] = field(default_factory=Counter)
 
 
+_CHALLENGE = 'Bearer realm="ragkeeper", Basic realm="ragkeeper"'
+
+
 class BodyTooLarge(Exception):
     """The request body is over the limit."""
 
@@ -83,9 +86,8 @@ class Receiver:
             body = await _read_limited(request, limit)
         except BodyTooLarge:
             return self._reject(413, f"body over {limit} bytes")
-        headers = {k.lower(): v for k, v in request.headers.items()}
-        if not authenticated(headers, body, self.config.token, self.config.hmac_secret):
-            return self._reject(401, "not authenticated", {"WWW-Authenticate": 'Bearer realm="ragkeeper"'})
+        if not authenticated(request.headers, body, self.config.token, self.config.hmac_secret):
+            return self._reject(401, "not authenticated", {"WWW-Authenticate": _CHALLENGE})
         try:
             notification = parse_notification(body)
         except MalformedEvent as error:
@@ -121,6 +123,9 @@ class Receiver:
             event = source_changed_event(self.config.collection, self.config.source_root, batch)
             try:
                 await self._events.emit(event)
+            except asyncio.CancelledError:  # shutdown while sending: the final send retries it
+                self._batcher.put_back(batch, self._clock())
+                raise
             except Exception as error:
                 self.stats.emit_failures += 1
                 self._batcher.put_back(batch, self._clock())

@@ -111,7 +111,9 @@ def listen(
     listen_settings = settings.listen
     if not settings.source.uri.startswith("s3://"):
         raise ConfigError(f"listen receives S3 events, but source.uri is {settings.source.uri}")
-    if listen_settings.token is None and listen_settings.hmac_secret is None:
+    token = listen_settings.token.get_secret_value() if listen_settings.token else None
+    hmac_secret = listen_settings.hmac_secret.get_secret_value() if listen_settings.hmac_secret else None
+    if not token and not hmac_secret:  # an empty value would start a receiver that refuses everything
         raise ConfigError(
             "listen authenticates every request: set RAGKEEPER_LISTEN__TOKEN (bearer) or "
             "RAGKEEPER_LISTEN__HMAC_SECRET"
@@ -119,8 +121,8 @@ def listen(
     _require_prefect_server("listen")
     config = ReceiverConfig(
         path=listen_settings.path,
-        token=listen_settings.token.get_secret_value() if listen_settings.token else None,
-        hmac_secret=listen_settings.hmac_secret.get_secret_value() if listen_settings.hmac_secret else None,
+        token=token or None,
+        hmac_secret=hmac_secret or None,
         max_body_bytes=listen_settings.max_body_bytes,
         debounce_seconds=listen_settings.debounce_seconds,
         max_keys=listen_settings.max_keys_per_run,

@@ -50,7 +50,8 @@ def parse_notification(body: bytes) -> Notification:
     if not isinstance(document, dict):
         raise MalformedEvent("the body is not a JSON object")
     if document.get("Type") == "SubscriptionConfirmation":
-        return Notification((), "SNS subscription confirmation: confirm it with its SubscribeURL")
+        url = document.get("SubscribeURL")
+        return Notification((), f"SNS subscription confirmation: open its SubscribeURL to confirm: {url}")
     if document.get("Type") == "Notification":
         message = document.get("Message")
         if not isinstance(message, str):
