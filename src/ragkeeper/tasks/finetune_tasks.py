@@ -30,7 +30,7 @@ from ragkeeper.errors import RagkeeperError, TerminalError
 from ragkeeper.models import FailedJobRecord, FineTuneJob, JobEvent, JobRecord, JobSpec, ModelRecord
 from ragkeeper.ports import FineTuner, ModelRegistry
 from ragkeeper.settings import Settings
-from ragkeeper.tasks.retrain_tasks import RETRYING
+from ragkeeper.tasks.retry import RETRYING
 
 AFTER_UPLOAD = "retrain-after-upload"  # crash points (core.faults) for the crash-safety tests
 AFTER_CREATE = "retrain-after-create"

@@ -7,7 +7,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from prefect import task
-from prefect.cache_policies import NO_CACHE
 
 from ragkeeper import factory, progress, runtime
 from ragkeeper.adapters.tokens import count_tokens_batch
@@ -34,19 +33,11 @@ from ragkeeper.models import (
 )
 from ragkeeper.ports import Embedder, ReportingEmbedder
 from ragkeeper.settings import Settings
-from ragkeeper.tasks.retry import RETRIES, RETRY_DELAYS_SECONDS, retry_on_transient
+from ragkeeper.tasks.retry import RETRYING
 
 
 class ModelMismatch(ConfigError):
     """The collection holds vectors of another embedding model than the configured one."""
-
-
-RETRYING = {
-    "retries": RETRIES,
-    "retry_delay_seconds": RETRY_DELAYS_SECONDS,
-    "retry_condition_fn": retry_on_transient,
-    "cache_policy": NO_CACHE,
-}
 
 
 def config_hash(settings: Settings) -> str:

@@ -13,14 +13,7 @@ from ragkeeper.core.style_dataset import DatasetFile, DatasetVersion, dataset_fi
 from ragkeeper.errors import ConfigError, TerminalError
 from ragkeeper.models import DatasetCheckReport, JobSpec, ModelRecord
 from ragkeeper.settings import Settings, StyleDatasetSettings
-from ragkeeper.tasks.retry import RETRIES, RETRY_DELAYS_SECONDS, retry_on_transient
-
-RETRYING = {
-    "retries": RETRIES,
-    "retry_delay_seconds": RETRY_DELAYS_SECONDS,
-    "retry_condition_fn": retry_on_transient,
-    "cache_policy": NO_CACHE,
-}
+from ragkeeper.tasks.retry import RETRYING
 
 
 def job_spec(dataset: StyleDatasetSettings, fingerprint: str) -> JobSpec:

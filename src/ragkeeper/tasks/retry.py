@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from prefect.cache_policies import NO_CACHE
+
 from ragkeeper.errors import is_transient
 
 RETRIES = 3
@@ -17,3 +19,12 @@ def retry_on_transient(task: Any, task_run: Any, state: Any) -> bool:
     except Exception:
         return False
     return isinstance(error, BaseException) and is_transient(error)
+
+
+# `@task(**RETRYING)`: the retry policy above, and no result caching (tasks read and write services).
+RETRYING: dict[str, Any] = {
+    "retries": RETRIES,
+    "retry_delay_seconds": RETRY_DELAYS_SECONDS,
+    "retry_condition_fn": retry_on_transient,
+    "cache_policy": NO_CACHE,
+}

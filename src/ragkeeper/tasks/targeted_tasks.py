@@ -12,7 +12,8 @@ from ragkeeper import runtime
 from ragkeeper.core.drift import find_drift
 from ragkeeper.core.sync_plan import SyncPlan, plan_sync
 from ragkeeper.settings import Settings
-from ragkeeper.tasks.ingest_tasks import RETRYING, config_hash, prepare_index
+from ragkeeper.tasks.ingest_tasks import config_hash, prepare_index
+from ragkeeper.tasks.retry import RETRYING
 
 
 def under_root(uri: str, root: str) -> bool:
