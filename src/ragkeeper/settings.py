@@ -371,6 +371,16 @@ def load_settings(**overrides: Any) -> Settings:
         raise ConfigError(f"settings (environment or {config_file()}): {first}") from None
 
 
+def settings_for_run(source: str | None = None, collection: str | None = None) -> Settings:
+    """Configured settings with a run's source and collection (flow parameters, CLI options) on top."""
+    overrides: dict[str, dict[str, str]] = {}
+    if source:
+        overrides["source"] = {"uri": source}
+    if collection:
+        overrides["weaviate"] = {"collection": collection}
+    return load_settings(**overrides)
+
+
 def describe_validation_error(error: ValidationError) -> str:
     """One line per invalid setting, naming the environment variable that sets it."""
     lines = []

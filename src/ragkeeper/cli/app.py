@@ -21,7 +21,7 @@ from rich.table import Table
 
 from ragkeeper import __version__
 from ragkeeper.errors import RagkeeperError
-from ragkeeper.settings import Settings, load_settings
+from ragkeeper.settings import settings_for_run
 
 if TYPE_CHECKING:
     from ragkeeper.models import RunSummary
@@ -72,11 +72,6 @@ class RichProgress:
             self._bars.advance(self._tasks[stage], amount)
 
 
-def settings_with(**overrides: object) -> Settings:
-    """The configured settings with command-line overrides laid on top."""
-    return load_settings(**overrides)
-
-
 def _version(value: bool) -> None:
     if value:
         console.print(f"ragkeeper {__version__}")
@@ -124,7 +119,6 @@ def busy_policy(value: BusyPolicy | None) -> Literal["wait", "skip"] | None:
 def check_source(source: str | None, collection: str | None) -> None:
     """Fail on bad settings or an unreachable source before a flow run is started."""
     from ragkeeper import factory
-    from ragkeeper.flows.ingest import settings_for_run
 
     factory.make_source(settings_for_run(source, collection)).check()
 
@@ -153,7 +147,7 @@ def print_summary(summary: RunSummary) -> None:
     from ragkeeper.core.report import summary_rows
 
     if summary.skipped:
-        console.print(f"[yellow]{summary.flow} {summary.lease}[/yellow]; nothing was done")
+        console.print(f"[yellow]{escape(f'{summary.flow} {summary.lease}')}[/yellow]; nothing was done")
         return
     table = Table(title=f"{summary.flow} summary", show_header=False)
     for metric, value in summary_rows(summary):
@@ -176,11 +170,13 @@ def main() -> None:
     try:
         app()
     except RagkeeperError as error:
-        errors.print(f"[red]error:[/red] {error}", highlight=False, markup=True)
+        errors.print(f"[red]error:[/red] {escape(str(error))}", highlight=False, markup=True)
         sys.exit(2)
     except Exception as error:  # anything unforeseen: still one line (details with --verbose logs)
         first_line = next((line for line in str(error).splitlines() if line.strip()), "")
         errors.print(
-            f"[red]error:[/red] {type(error).__name__}: {first_line[:300]}", highlight=False, markup=True
+            f"[red]error:[/red] {type(error).__name__}: {escape(first_line[:300])}",
+            highlight=False,
+            markup=True,
         )
         sys.exit(3)

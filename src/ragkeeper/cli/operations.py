@@ -9,8 +9,9 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from ragkeeper.cli.app import Collection, app, console, settings_with
+from ragkeeper.cli.app import Collection, app, console
 from ragkeeper.errors import ConfigError
+from ragkeeper.settings import load_settings, settings_for_run
 
 
 @app.command(rich_help_panel="Operations")
@@ -21,7 +22,7 @@ def status(
     """Freshness and health: last runs, objects and chunks, quarantine, pending changes, current models."""
     from ragkeeper.status import collect_status
 
-    settings = settings_with(**({"weaviate": {"collection": collection}} if collection else {}))
+    settings = settings_for_run(collection=collection)
     state = collect_status(settings)
     if as_json:
         print(json.dumps(state.to_json(), indent=2))
@@ -87,7 +88,7 @@ def serve(
     """Serve the ingest, reindex, reconcile and retrain deployments from this process (no work pool)."""
     from ragkeeper.deployments import deployment_specs, serve_deployments
 
-    settings = settings_with()
+    settings = load_settings()
     _require_prefect_server("serve")
     table = Table("deployment", "schedule", "triggered by", title="serving (Ctrl-C stops)")
     for spec in deployment_specs(settings):
@@ -107,7 +108,7 @@ def listen(
     from ragkeeper.adapters.event_receiver import ReceiverConfig
     from ragkeeper.adapters.event_receiver import serve as serve_receiver
 
-    settings = settings_with()
+    settings = load_settings()
     listen_settings = settings.listen
     if not settings.source.uri.startswith("s3://"):
         raise ConfigError(f"listen receives S3 events, but source.uri is {settings.source.uri}")
@@ -141,7 +142,7 @@ def deployments() -> None:
     """Print prefect.yaml for these settings (`ragkeeper deployments > prefect.yaml`)."""
     from ragkeeper.deployments import render_prefect_yaml
 
-    print(render_prefect_yaml(settings_with()), end="")
+    print(render_prefect_yaml(load_settings()), end="")
 
 
 def _require_prefect_server(command: str) -> None:
@@ -160,11 +161,10 @@ def doctor(
 ) -> None:
     """Check every configured service; print what is down and how to start it."""
     import dataclasses
-    import json
 
     from ragkeeper.doctor import run_checks
 
-    checks = run_checks(settings_with())
+    checks = run_checks(load_settings())
     if as_json:
         print(json.dumps([dataclasses.asdict(check) for check in checks], indent=2))
         raise typer.Exit(0 if all(check.ok for check in checks) else 1)

@@ -7,7 +7,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ragkeeper.cli.app import app, console, errors, settings_with
+from ragkeeper.cli.app import app, console, errors
+from ragkeeper.settings import load_settings
 
 _PROBLEMS_SHOWN = 50
 _OUTCOME_STYLES = {
@@ -45,7 +46,7 @@ def retrain(
     from ragkeeper.flows.retrain import retrain as retrain_flow
     from ragkeeper.flows.retrain import select_datasets
 
-    select_datasets(settings_with(), dataset)  # bad settings or an unknown name fail before a flow run
+    select_datasets(load_settings(), dataset)  # bad settings or an unknown name fail before a flow run
     with console.status("retrain: reading and checking datasets, following jobs ..."):
         summary = retrain_flow(dataset=dataset, dry_run=dry_run)
     columns = ("dataset", "outcome", "job", "model", "billed tokens (est.)", "cost USD (est.)", "detail")
@@ -102,7 +103,7 @@ def models(
     from ragkeeper import runtime
     from ragkeeper.core.model_registry import current_models
 
-    registry = runtime.model_registry(settings_with())
+    registry = runtime.model_registry(load_settings())
     records = [r for r in registry.models() if dataset is None or r.dataset == dataset]
     failed = [f for f in registry.failed_jobs() if dataset is None or f.dataset == dataset]
     current = {record.job_id for record in current_models(records).values()}

@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from ragkeeper.cli.app import (
+    BusyPolicy,
     Collection,
     ForceDelete,
     OnBusy,
@@ -16,10 +17,10 @@ from ragkeeper.cli.app import (
     check_source,
     console,
     print_summary,
-    settings_with,
     with_progress,
 )
 from ragkeeper.errors import RagkeeperError
+from ragkeeper.settings import settings_for_run
 
 
 @app.command(rich_help_panel="Index")
@@ -66,7 +67,10 @@ def reindex(
     ] = None,
     source: Annotated[str | None, typer.Option(help="The source these objects belong to.")] = None,
     collection: Collection = None,
-    on_busy: OnBusy = None,
+    on_busy: Annotated[
+        BusyPolicy,
+        typer.Option("--on-busy", help="When another run is writing the collection: wait for it or skip."),
+    ] = BusyPolicy.WAIT,
 ) -> None:
     """Re-index named objects: written if new or changed, deleted if gone from the source."""
     from ragkeeper.flows.reindex import reindex as reindex_flow
@@ -77,7 +81,7 @@ def reindex(
             uris=list(uris) if uris else None,
             source=source,
             collection=collection,
-            on_busy=busy_policy(on_busy) or "wait",
+            on_busy=busy_policy(on_busy),
         )
     )
     print_summary(summary)
@@ -106,12 +110,12 @@ def reconcile(
 def query(
     text: Annotated[str, typer.Argument(help="The question or phrase to search for.")],
     limit: Annotated[int, typer.Option(min=1, max=100, help="How many hits to show.")] = 5,
-    collection: Annotated[str | None, typer.Option(help="Weaviate collection (default: settings).")] = None,
+    collection: Collection = None,
 ) -> None:
     """Search the index and print the top hits with their source file."""
     from ragkeeper import factory
 
-    settings = settings_with(**({"weaviate": {"collection": collection}} if collection else {}))
+    settings = settings_for_run(collection=collection)
     store = factory.make_vector_store(settings)
     try:
         if store.count() == 0:

@@ -8,18 +8,8 @@ from prefect import flow
 
 from ragkeeper.flows.sync_run import PlannedSync, SyncOptions, run_sync
 from ragkeeper.models import RunSummary
-from ragkeeper.settings import Settings, load_settings
+from ragkeeper.settings import settings_for_run
 from ragkeeper.tasks.ingest_tasks import plan
-
-
-def settings_for_run(source: str | None, collection: str | None) -> Settings:
-    """Configured settings with the flow's parameters laid on top."""
-    overrides: dict[str, dict[str, str]] = {}
-    if source:
-        overrides["source"] = {"uri": source}
-    if collection:
-        overrides["weaviate"] = {"collection": collection}
-    return load_settings(**overrides)
 
 
 @flow(name="ingest", log_prints=True)

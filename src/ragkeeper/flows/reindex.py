@@ -6,9 +6,9 @@ from typing import Literal
 
 from prefect import flow
 
-from ragkeeper.flows.ingest import settings_for_run
 from ragkeeper.flows.sync_run import PlannedSync, SyncOptions, run_sync
 from ragkeeper.models import RunSummary
+from ragkeeper.settings import settings_for_run
 from ragkeeper.tasks.targeted_tasks import plan_targets
 
 
