@@ -20,7 +20,10 @@ def test_help_lists_the_commands():
 @pytest.mark.parametrize(
     ("env", "expected"),
     [
-        ({"RAGKEEPER_EMBED__BACKEND": "word2vec"}, "set RAGKEEPER_EMBED__BACKEND or backend under [embed] in"),
+        (
+            {"RAGKEEPER_EMBED__BACKEND": "word2vec"},
+            "set RAGKEEPER_EMBED__BACKEND or backend under [embed] in",
+        ),
         ({"RAGKEEPER_WEAVIATE__URL": "htp//nope"}, "weaviate.url"),
         ({"RAGKEEPER_WEAVIATE__MODE": "serverless"}, "weaviate.mode"),
     ],

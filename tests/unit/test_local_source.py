@@ -23,3 +23,16 @@ def test_etag_changes_when_a_file_is_rewritten(tmp_path: Path):
     before = next(iter(source.list())).etag
     path.write_text("two, longer")
     assert next(iter(source.list())).etag != before
+
+
+def test_stat_finds_files_by_uri_and_never_outside_the_folder(tmp_path: Path):
+    root = tmp_path / "docs"
+    (root / "sub").mkdir(parents=True)
+    (root / "sub" / "a.md").write_text("# A")
+    (tmp_path / "secret.md").write_text("not part of the source")
+    source = LocalFolderSource(str(root), ["*.md"], [])
+    found = source.stat((root / "sub" / "a.md").as_uri())
+    assert found is not None and found.key == "sub/a.md"
+    assert source.stat(f"{root.as_uri()}/../secret.md") is None
+    assert source.stat(f"{root.as_uri()}/sub/../../secret.md") is None
+    assert source.stat((tmp_path / "secret.md").as_uri()) is None

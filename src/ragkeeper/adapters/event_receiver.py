@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ragkeeper.adapters.source_events import SourceEventEmitter, source_changed_event
+from ragkeeper.adapters.storage.filters import under_root
 from ragkeeper.core.debounce import ChangeBatcher
 from ragkeeper.core.s3_events import MalformedEvent, parse_notification
 from ragkeeper.core.webhook_auth import authenticated
@@ -92,7 +93,7 @@ class Receiver:
             notification = parse_notification(body)
         except MalformedEvent as error:
             return self._reject(400, str(error))
-        wanted = [c for c in notification.changes if c.uri.startswith(self.config.source_root)]
+        wanted = [c for c in notification.changes if under_root(c.uri, self.config.source_root)]
         ignored = len(notification.changes) - len(wanted)
         self.stats.deliveries += 1
         self.stats.changes_accepted += len(wanted)

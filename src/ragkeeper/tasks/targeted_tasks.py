@@ -9,16 +9,12 @@ from prefect import task
 from prefect.logging import get_run_logger
 
 from ragkeeper import runtime
+from ragkeeper.adapters.storage.filters import under_root
 from ragkeeper.core.drift import find_drift
 from ragkeeper.core.sync_plan import SyncPlan, plan_sync
 from ragkeeper.settings import Settings
 from ragkeeper.tasks.ingest_tasks import config_hash, prepare_index
 from ragkeeper.tasks.retry import RETRYING
-
-
-def under_root(uri: str, root: str) -> bool:
-    """Whether `uri` names an object below the source root (`root` may or may not end in `/`)."""
-    return uri.startswith(root if root.endswith("/") else root + "/")
 
 
 @task(name="plan-reindex", **RETRYING)
@@ -40,15 +36,15 @@ def plan_targets(settings: Settings, uris: Sequence[str] | None) -> tuple[SyncPl
     states = runtime.state_store(settings).load()
     if uris is None:
         uris = [state.uri for state in states if not state.etag]
-    wanted = sorted({uri for uri in uris if under_root(uri, root)})
-    if len(wanted) < len(set(uris)):
+    named = set(uris)
+    wanted = {uri for uri in named if under_root(uri, root)}
+    if len(wanted) < len(named):
         get_run_logger().warning(
-            "ignored %d of %d URIs outside the source %s", len(set(uris)) - len(wanted), len(set(uris)), root
+            "ignored %d of %d URIs outside the source %s", len(named) - len(wanted), len(named), root
         )
-    found = [obj for uri in wanted if (obj := source.stat(uri)) is not None]
-    named = set(wanted)
-    sync_plan = plan_sync(found, [s for s in states if s.uri in named], config_hash(settings))
-    return replace(sync_plan, indexed_before=len(states)), len(found), root
+    found = [obj for uri in sorted(wanted) if (obj := source.stat(uri)) is not None]
+    sync_plan = plan_sync(found, [s for s in states if s.uri in wanted], config_hash(settings))
+    return sync_plan, len(found), root
 
 
 @task(name="repair-drift", **RETRYING)

@@ -9,10 +9,15 @@ MinIO support conditional writes; a store that ignores them loses this guarantee
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from ragkeeper.adapters.registry.document_registry import Change, DocumentRegistry
-from ragkeeper.adapters.storage.s3 import make_s3_client, parse_s3_uri, translate_s3_error
+from ragkeeper.adapters.storage.s3 import (
+    is_missing_object,
+    make_s3_client,
+    parse_s3_uri,
+    s3_error_code,
+    translate_s3_error,
+)
 from ragkeeper.core.model_registry import RegistryDocument, decode, encode
 from ragkeeper.errors import ConfigError, TransientError
 from ragkeeper.settings import S3Settings
@@ -29,10 +34,7 @@ class S3ObjectRegistry(DocumentRegistry):
         if not self._key or self._key.endswith("/"):
             raise ConfigError(f"retrain.registry {uri!r} must name an object (s3://bucket/path/models.json)")
         self._uri = f"s3://{self._bucket}/{self._key}"
-        try:
-            self._client = make_s3_client(settings)
-        except Exception as error:
-            raise translate_s3_error(error, "creating the S3 client") from None
+        self._client = make_s3_client(settings)
 
     @property
     def location(self) -> str:
@@ -49,7 +51,7 @@ class S3ObjectRegistry(DocumentRegistry):
             response = self._client.get_object(Bucket=self._bucket, Key=self._key)
             data = response["Body"].read()
         except ClientError as error:
-            if _code(error) in ("NoSuchKey", "404"):
+            if is_missing_object(error):
                 return RegistryDocument(), None
             raise translate_s3_error(error, f"reading the model registry {self._uri}") from None
         except Exception as error:
@@ -75,7 +77,7 @@ class S3ObjectRegistry(DocumentRegistry):
                 )
                 return True
             except ClientError as error:
-                if _code(error) not in _CONFLICT_CODES:
+                if s3_error_code(error) not in _CONFLICT_CODES:
                     raise translate_s3_error(error, f"writing the model registry {self._uri}") from None
             except Exception as error:
                 raise translate_s3_error(error, f"writing the model registry {self._uri}") from None
@@ -83,7 +85,3 @@ class S3ObjectRegistry(DocumentRegistry):
         raise TransientError(
             f"the model registry {self._uri} kept changing under {MAX_ATTEMPTS} attempts to write it"
         )
-
-
-def _code(error: Any) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))

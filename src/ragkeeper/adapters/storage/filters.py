@@ -1,9 +1,14 @@
-"""Include/exclude filtering of object keys, shared by every source."""
+"""Which objects a source selects: below its root, and include/exclude filtering of keys."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from fnmatch import fnmatchcase
+
+
+def under_root(uri: str, root: str) -> bool:
+    """Whether `uri` names an object below the source root (`root` may or may not end in `/`)."""
+    return uri.startswith(root if root.endswith("/") else root + "/")
 
 
 def key_selected(key: str, include: Sequence[str], exclude: Sequence[str]) -> bool:

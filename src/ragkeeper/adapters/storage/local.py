@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,7 +50,7 @@ class LocalFolderSource:
 
     def stat(self, uri: str) -> SourceObject | None:
         """The file at `uri`, or None if it is absent, outside the folder or filtered out."""
-        path = path_from_uri(uri)
+        path = Path(os.path.normpath(path_from_uri(uri)))  # `..` must not lead out of the folder
         if not path.is_relative_to(self._root) or not path.is_file():
             return None
         return self._object(path)

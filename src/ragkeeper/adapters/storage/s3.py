@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from ragkeeper.adapters.storage.filters import key_selected
+from ragkeeper.adapters.storage.filters import key_selected, under_root
 from ragkeeper.errors import ConfigError, ServiceUnavailable, TerminalError, TransientError
 from ragkeeper.models import SourceObject
 from ragkeeper.settings import S3Settings
@@ -20,6 +20,7 @@ _TRANSIENT_CODES = {
     "500",
 }
 _MISSING_BUCKET_CODES = {"NoSuchBucket", "404"}
+_MISSING_OBJECT_CODES = {"NoSuchKey", "NotFound", "404"}
 _AUTH_CODES = {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "403", "ExpiredToken"}
 
 
@@ -43,14 +44,28 @@ def make_s3_client(settings: S3Settings) -> Any:
         read_timeout=60,
     )
     secret = settings.secret_access_key.get_secret_value() if settings.secret_access_key else None
-    return boto3.client(
-        "s3",
-        endpoint_url=str(settings.endpoint_url) if settings.endpoint_url else None,
-        region_name=settings.region,
-        aws_access_key_id=settings.access_key_id,
-        aws_secret_access_key=secret,
-        config=config,
-    )
+    try:
+        return boto3.client(
+            "s3",
+            endpoint_url=str(settings.endpoint_url) if settings.endpoint_url else None,
+            region_name=settings.region,
+            aws_access_key_id=settings.access_key_id,
+            aws_secret_access_key=secret,
+            config=config,
+        )
+    except Exception as error:
+        raise translate_s3_error(error, "creating the S3 client") from None
+
+
+def s3_error_code(error: Exception) -> str:
+    """The S3 error code of a botocore ClientError (`NoSuchKey`, `404`, ...); empty for other errors."""
+    response = getattr(error, "response", None)
+    return str(response.get("Error", {}).get("Code", "")) if isinstance(response, dict) else ""
+
+
+def is_missing_object(error: Exception) -> bool:
+    """Whether S3 answered that the object does not exist."""
+    return s3_error_code(error) in _MISSING_OBJECT_CODES
 
 
 def translate_s3_error(error: Exception, what: str) -> Exception:
@@ -78,7 +93,7 @@ def translate_s3_error(error: Exception, what: str) -> Exception:
             "RAGKEEPER_S3__ACCESS_KEY_ID and RAGKEEPER_S3__SECRET_ACCESS_KEY, or a boto3 profile"
         )
     if isinstance(error, ClientError):
-        code = str(error.response.get("Error", {}).get("Code", ""))
+        code = s3_error_code(error)
         if code in _MISSING_BUCKET_CODES:
             return ConfigError(f"{what}: bucket does not exist")
         if code in _AUTH_CODES:
@@ -100,10 +115,7 @@ class S3Source:
         self._prefix = prefix if not prefix or prefix.endswith("/") else prefix + "/"
         self._include = list(include)
         self._exclude = list(exclude)
-        try:
-            self._client = make_s3_client(settings)
-        except Exception as error:
-            raise translate_s3_error(error, "creating the S3 client") from None
+        self._client = make_s3_client(settings)
 
     @property
     def root_uri(self) -> str:
@@ -124,56 +136,53 @@ class S3Source:
         try:
             for page in paginator.paginate(Bucket=self._bucket, Prefix=self._prefix):
                 for item in page.get("Contents", []):
-                    key: str = item["Key"]
-                    if key.endswith("/"):
-                        continue
-                    relative = key[len(self._prefix) :].lstrip("/") if self._prefix else key
-                    if not key_selected(relative, self._include, self._exclude):
-                        continue
-                    yield SourceObject(
-                        uri=f"s3://{self._bucket}/{key}",
-                        key=relative,
-                        size=int(item["Size"]),
-                        etag=str(item["ETag"]).strip('"'),
-                        modified=item.get("LastModified"),
-                    )
+                    obj = self._object(item["Key"], item["Size"], item["ETag"], item.get("LastModified"))
+                    if obj is not None:
+                        yield obj
         except Exception as error:
             raise translate_s3_error(error, f"listing {self.root_uri}") from None
 
     def stat(self, uri: str) -> SourceObject | None:
         """The object at `uri` (HEAD), or None if it is absent, outside the prefix or filtered out."""
-        if not uri.startswith(self.root_uri):
-            return None
-        key = uri.removeprefix(f"s3://{self._bucket}/")
-        relative = key[len(self._prefix) :]
-        if not relative or key.endswith("/") or not key_selected(relative, self._include, self._exclude):
+        key = self._key(uri)
+        if not under_root(uri, self.root_uri) or self._relative(key) is None:
             return None
         try:
             head = self._client.head_object(Bucket=self._bucket, Key=key)
         except Exception as error:
-            from botocore.exceptions import ClientError
-
-            if isinstance(error, ClientError) and str(error.response.get("Error", {}).get("Code")) in (
-                "404",
-                "NoSuchKey",
-                "NotFound",
-            ):
+            if is_missing_object(error):
                 return None
             raise translate_s3_error(error, f"reading {uri}") from None
-        return SourceObject(
-            uri=uri,
-            key=relative,
-            size=int(head["ContentLength"]),
-            etag=str(head["ETag"]).strip('"'),
-            modified=head.get("LastModified"),
-        )
+        return self._object(key, head["ContentLength"], head["ETag"], head.get("LastModified"))
 
     def read(self, obj: SourceObject) -> bytes:
         """The object's bytes."""
-        # Not urlparse: keys may hold `?` or `#`, which a URL parser would cut off.
-        key = obj.uri.removeprefix(f"s3://{self._bucket}/")
+        key = self._key(obj.uri)
         try:
             response = self._client.get_object(Bucket=self._bucket, Key=key)
             return response["Body"].read()
         except Exception as error:
             raise translate_s3_error(error, f"reading {obj.uri}") from None
+
+    def _key(self, uri: str) -> str:
+        # Not urlparse: keys may hold `?` or `#`, which a URL parser would cut off.
+        return uri.removeprefix(f"s3://{self._bucket}/")
+
+    def _relative(self, key: str) -> str | None:
+        """The key below the prefix, as filters and `SourceObject.key` see it; None if not selected."""
+        if key.endswith("/"):
+            return None
+        relative = key[len(self._prefix) :].lstrip("/") if self._prefix else key
+        return relative if relative and key_selected(relative, self._include, self._exclude) else None
+
+    def _object(self, key: str, size: int, etag: str, modified: Any) -> SourceObject | None:
+        relative = self._relative(key)
+        if relative is None:
+            return None
+        return SourceObject(
+            uri=f"s3://{self._bucket}/{key}",
+            key=relative,
+            size=int(size),
+            etag=str(etag).strip('"'),
+            modified=modified,
+        )
