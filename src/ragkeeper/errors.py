@@ -39,6 +39,12 @@ class ModelMissing(TerminalError):
     """A model that parsing or embedding needs is not installed and cannot be fetched."""
 
 
+def first_line(error: BaseException, limit: int = 300) -> str:
+    """The first non-blank line of an error's message (its type name if it has none), cut at `limit`."""
+    line = next((line.strip() for line in str(error).splitlines() if line.strip()), type(error).__name__)
+    return line[:limit]
+
+
 def is_transient(error: BaseException) -> bool:
     """Whether a task should retry after `error`."""
     return isinstance(error, TransientError)

@@ -9,7 +9,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from ragkeeper.core.ids import chunk_uuid, content_hash, occurrences
-from ragkeeper.errors import UnsupportedDocument
+from ragkeeper.errors import UnsupportedDocument, first_line
 from ragkeeper.models import Chunk, ParsedDocument, SourceObject
 from ragkeeper.settings import ParseSettings
 
@@ -60,8 +60,7 @@ class UnstructuredParser:
                 languages=self._settings.languages,
             )
         except Exception as error:
-            first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
-            raise UnsupportedDocument(f"{obj.uri}: cannot parse ({first_line[:200]})") from error
+            raise UnsupportedDocument(f"{obj.uri}: cannot parse ({first_line(error, 200)})") from error
 
     def _chunk(self, elements: Sequence[Any]) -> list[Any]:
         s = self._settings

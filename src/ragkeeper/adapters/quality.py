@@ -35,7 +35,7 @@ from ragkeeper.core.quality_metrics import (
     document_rows,
     shorten,
 )
-from ragkeeper.errors import ConfigError
+from ragkeeper.errors import ConfigError, first_line
 from ragkeeper.models import ParsedDocument, QualityReport
 from ragkeeper.settings import QualitySettings
 
@@ -238,7 +238,7 @@ def _first_error(error: Exception) -> str:
         first: dict[str, Any] = details[0]
         location = ".".join(str(part) for part in first.get("loc", ()) if part != "__root__")
         return f"{location}: {first.get('msg')}" if location else str(first.get("msg"))
-    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+    return first_line(error)
 
 
 class GreatExpectationsGate:

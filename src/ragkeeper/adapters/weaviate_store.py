@@ -9,7 +9,14 @@ from typing import Any
 from urllib.parse import urlparse
 
 from ragkeeper.core.batching import batched
-from ragkeeper.errors import ConfigError, RagkeeperError, ServiceUnavailable, TerminalError, TransientError
+from ragkeeper.errors import (
+    ConfigError,
+    RagkeeperError,
+    ServiceUnavailable,
+    TerminalError,
+    TransientError,
+    first_line,
+)
 from ragkeeper.models import EmbeddedChunk, SearchHit
 from ragkeeper.settings import WeaviateSettings
 
@@ -40,10 +47,6 @@ def embedded_binary_name(version: str) -> str:
 _TRANSIENT_GRPC = ("UNAVAILABLE", "DEADLINE_EXCEEDED", "RESOURCE_EXHAUSTED", "ABORTED")
 
 
-def _first_line(error: Exception) -> str:
-    return next((line.strip() for line in str(error).splitlines() if line.strip()), "")[:200]
-
-
 def translate_weaviate_error(error: Exception, what: str) -> RagkeeperError:
     """Map weaviate-client exceptions to TransientError / TerminalError with one line."""
     from weaviate.exceptions import (
@@ -58,9 +61,9 @@ def translate_weaviate_error(error: Exception, what: str) -> RagkeeperError:
         WeaviateTimeoutError,
     )
 
-    detail = _first_line(error)
+    detail = first_line(error, 200)
     if isinstance(error, WeaviateConnectionError | WeaviateStartUpError | WeaviateGRPCUnavailableError):
-        return ServiceUnavailable(f"{what}: Weaviate is not reachable ({detail or type(error).__name__})")
+        return ServiceUnavailable(f"{what}: Weaviate is not reachable ({detail})")
     if isinstance(error, WeaviateTimeoutError | WeaviateRetryError):
         return TransientError(f"{what}: Weaviate timed out or kept failing ({detail})")
     if isinstance(error, UnexpectedStatusCodeError):

@@ -20,7 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from ragkeeper import __version__
-from ragkeeper.errors import RagkeeperError
+from ragkeeper.errors import RagkeeperError, first_line
 from ragkeeper.settings import settings_for_run
 
 if TYPE_CHECKING:
@@ -173,9 +173,8 @@ def main() -> None:
         errors.print(f"[red]error:[/red] {escape(str(error))}", highlight=False, markup=True)
         sys.exit(2)
     except Exception as error:  # anything unforeseen: still one line (details with --verbose logs)
-        first_line = next((line for line in str(error).splitlines() if line.strip()), "")
         errors.print(
-            f"[red]error:[/red] {type(error).__name__}: {escape(first_line[:300])}",
+            f"[red]error:[/red] {type(error).__name__}: {escape(first_line(error))}",
             highlight=False,
             markup=True,
         )

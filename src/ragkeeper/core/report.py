@@ -60,7 +60,8 @@ def artifact_key(prefix: str, collection: str) -> str:
 def _generation(summary: RunSummary) -> str:
     """The physical collection written, and whether readers were switched to it."""
     if summary.switched_from:
-        return f"{summary.generation} (readers switched from {summary.switched_from})"
+        dropped = f"; dropped {', '.join(summary.generations_dropped)}" if summary.generations_dropped else ""
+        return f"{summary.generation} (readers switched from {summary.switched_from}{dropped})"
     if summary.new_generation:
         when = "when a run completes" if summary.dry_run else "from now on"
         return f"{summary.generation} (new for this embedding model; readers use it {when})"

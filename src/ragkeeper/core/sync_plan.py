@@ -27,7 +27,11 @@ class IndexedState:
 
 @dataclass(frozen=True, slots=True)
 class SyncPlan:
-    """The work of one run. `changed` pairs each object with its previous state."""
+    """The work of one run.
+
+    `changed` pairs each object with its previous state; `config_hash` is the pipeline fingerprint
+    the plan was made with, which the records it leads to carry.
+    """
 
     new: tuple[SourceObject, ...] = ()
     changed: tuple[tuple[SourceObject, IndexedState], ...] = ()
@@ -35,6 +39,7 @@ class SyncPlan:
     deleted: tuple[IndexedState, ...] = ()
     indexed_before: int = 0
     previous: dict[str, IndexedState] = field(default_factory=dict)
+    config_hash: str = ""
 
     @property
     def to_process(self) -> tuple[SourceObject, ...]:
@@ -77,6 +82,7 @@ def plan_sync(listing: Iterable[SourceObject], states: Iterable[IndexedState], c
         deleted=deleted,
         indexed_before=len(previous),
         previous=previous,
+        config_hash=config_hash,
     )
 
 

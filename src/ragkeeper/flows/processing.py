@@ -45,8 +45,9 @@ def bounded_map(
     *,
     limit: int,
     stage: str | None = None,
+    **fixed: Any,
 ) -> list[Any]:
-    """Results of `task(settings, batch)` for every batch, in order, with at most `limit` in flight.
+    """Results of `task(settings, batch, **fixed)` for every batch, in order, at most `limit` in flight.
 
     Prefect's thread pool is unbounded by default; CPU-bound parsing in hundreds of threads mostly
     fights over the GIL (measured: 10x slower on 2 cores), so submissions are windowed here. Progress
@@ -64,7 +65,7 @@ def bounded_map(
     for index, batch in enumerate(batches):
         if len(pending) >= limit:
             collect(next(iter(pending)))
-        pending[runner.submit(task, {"settings": settings, "batch": batch})] = index
+        pending[runner.submit(task, {"settings": settings, "batch": batch, **fixed})] = index
     while pending:
         collect(next(iter(pending)))
     return results
@@ -111,15 +112,25 @@ def estimate(settings: Settings, documents: Sequence[ParsedDocument]) -> Embeddi
 
 
 def write_documents(
-    runner: TaskRunner[Any], settings: Settings, documents: Sequence[ParsedDocument]
+    runner: TaskRunner[Any], settings: Settings, documents: Sequence[ParsedDocument], config_digest: str
 ) -> WriteResult:
-    """Embed and write documents batch by batch (`ingest.write_concurrency` batches at a time)."""
+    """Embed and write documents batch by batch (`ingest.write_concurrency` batches at a time).
+
+    Their records carry `config_digest`, the fingerprint of the plan.
+    """
     chunk_count = sum(len(d.chunks) for d in documents)
     progress.start("embed", chunk_count)
     progress.start("write", chunk_count)
     batches = list(batched(documents, settings.ingest.objects_per_task))
     # Embed and write progress is reported by the tasks themselves (per request, when they run here).
-    results = bounded_map(runner, write_batch, settings, batches, limit=settings.ingest.write_concurrency)
+    results = bounded_map(
+        runner,
+        write_batch,
+        settings,
+        batches,
+        limit=settings.ingest.write_concurrency,
+        config_digest=config_digest,
+    )
     return sum_results(results)
 
 
@@ -128,8 +139,7 @@ def record_and_delete(
 ) -> WriteResult:
     """Record quarantines (unchanged bad objects are then not parsed again); delete what left the source."""
     if quarantined:
-        etags = {obj.uri: obj.etag for obj in sync_plan.to_process}
-        record_quarantine(settings, list(quarantined), etags, sync_plan.previous)
+        record_quarantine(settings, list(quarantined), sync_plan)
     if not sync_plan.deleted:
         return WriteResult()
     return WriteResult(chunks_deleted=delete_objects(settings, sync_plan.deleted))

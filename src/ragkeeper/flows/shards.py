@@ -103,7 +103,9 @@ def gate_named(name: str) -> ShardGate:
 
 
 @flow(name="ingest-shard", validate_parameters=False)
-def ingest_shard(settings: Settings, objects: list[SourceObject], shard: str, gate: str) -> ShardResult:
+def ingest_shard(
+    settings: Settings, objects: list[SourceObject], config_digest: str, gate: str
+) -> ShardResult:
     """Parse and gate one shard of a sync, wait for the others at the gate, then embed and write it."""
     seconds: dict[str, float] = defaultdict(float)
     meeting = gate_named(gate)
@@ -113,20 +115,22 @@ def ingest_shard(settings: Settings, objects: list[SourceObject], shard: str, ga
                 runner, runner_settings, objects, seconds
             )
             meeting.pass_through(quarantined)
-            total = processing.write_documents(runner, runner_settings, documents)
+            total = processing.write_documents(runner, runner_settings, documents, config_digest)
     except BaseException:
         meeting.abort()
         raise
     return ShardResult(len(documents), quarantined, quality, total, dict(seconds))
 
 
-def run_shards(settings: Settings, objects: Sequence[SourceObject], count: int) -> ShardResult:
+def run_shards(
+    settings: Settings, objects: Sequence[SourceObject], count: int, config_digest: str
+) -> ShardResult:
     """Run the shards as parallel child runs and merge their results."""
     groups = [group for group in split(objects, count) if group]
     gate = uuid.uuid4().hex
     _gates[gate] = ShardGate(len(groups), len(objects), settings.quality.max_failure_share)
     try:
-        results = _run_children(settings, groups, gate)
+        results = _run_children(settings, groups, config_digest, gate)
     finally:
         del _gates[gate]
     seconds: dict[str, float] = defaultdict(float)
@@ -143,7 +147,9 @@ def run_shards(settings: Settings, objects: Sequence[SourceObject], count: int) 
     )
 
 
-def _run_children(settings: Settings, groups: Sequence[list[SourceObject]], gate: str) -> list[ShardResult]:
+def _run_children(
+    settings: Settings, groups: Sequence[list[SourceObject]], config_digest: str, gate: str
+) -> list[ShardResult]:
     """Every shard's result; when shards fail, the first real error (not a shard stopped by it)."""
     with ThreadPoolExecutor(max_workers=len(groups), thread_name_prefix="shard") as pool:
         futures = [
@@ -153,7 +159,7 @@ def _run_children(settings: Settings, groups: Sequence[list[SourceObject]], gate
                 ingest_shard.with_options(flow_run_name=f"ingest-shard-{n}-of-{len(groups)}"),
                 settings,
                 group,
-                f"{n}/{len(groups)}",
+                config_digest,
                 gate,
             )
             for n, group in enumerate(groups, 1)

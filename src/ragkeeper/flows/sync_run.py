@@ -22,7 +22,7 @@ from ragkeeper import runtime
 from ragkeeper.core.cost import check_budget, estimate_cost
 from ragkeeper.core.freshness import index_lag_seconds
 from ragkeeper.core.sync_plan import SyncPlan, check_failure_share
-from ragkeeper.errors import ConfigError
+from ragkeeper.errors import ConfigError, first_line
 from ragkeeper.flows import processing
 from ragkeeper.flows.runner import task_runner
 from ragkeeper.flows.shards import run_shards, shard_count
@@ -90,10 +90,10 @@ def run_sync(
                 with contextlib.suppress(Exception):
                     record_run(
                         settings,
-                        _record(failed, started_at, "failed", _first_line(error), lease.waited_seconds),
+                        _record(failed, started_at, "failed", first_line(error), lease.waited_seconds),
                     )
                 raise
-            summary = _with_lease(summary, lease.describe())
+            summary = replace(summary, lease=lease.describe())
             record_run(settings, _record(summary, started_at, "succeeded", "", lease.waited_seconds))
             _publish_state_reports(settings, summary)
             return summary
@@ -110,17 +110,18 @@ def _execute(
     sync_plan = planned.plan
     seconds["plan"] = time.perf_counter() - started
     objects = sync_plan.to_process
+    wants_estimate = options.dry_run or options.max_cost is not None
+    estimate = EmbeddingEstimate()
     with task_runner(settings) as (runner, runner_settings):
-        shards = shard_count(settings, len(objects), options.dry_run or options.max_cost is not None)
+        shards = shard_count(settings, len(objects), wants_estimate)
         if shards > 1:
-            result = run_shards(runner_settings, objects, shards)
+            result = run_shards(runner_settings, objects, shards, sync_plan.config_hash)
             documents, quarantined, quality, total = (
                 result.parsed,
                 result.quarantined,
                 result.quality,
                 result.total,
             )
-            estimate = EmbeddingEstimate()
             for stage, value in result.seconds.items():
                 seconds[stage] += value
         else:
@@ -129,14 +130,17 @@ def _execute(
             )
             documents = len(docs)
             check_failure_share(quarantined, len(objects), settings.quality.max_failure_share)
-            wants_estimate = options.dry_run or options.max_cost is not None
-            estimate = processing.estimate(settings, docs) if wants_estimate else EmbeddingEstimate()
-            cost = estimate_cost(estimate.tokens, settings.embed.price_per_million_tokens)
-            check_budget(cost, estimate.tokens, options.max_cost)
+            if wants_estimate:
+                estimate = processing.estimate(settings, docs)
+                check_budget(
+                    estimate_cost(estimate.tokens, settings.embed.price_per_million_tokens),
+                    estimate.tokens,
+                    options.max_cost,
+                )
             total = (
                 WriteResult()
                 if options.dry_run
-                else processing.write_documents(runner, runner_settings, docs)
+                else processing.write_documents(runner, runner_settings, docs, sync_plan.config_hash)
             )
     seconds["embed"] += total.embed_seconds
     seconds["write"] += total.write_seconds
@@ -193,10 +197,6 @@ def _publish_state_reports(settings: Settings, summary: RunSummary) -> None:
     publish_freshness(summary, last_full.finished_at if last_full else None)
 
 
-def _with_lease(summary: RunSummary, lease: str) -> RunSummary:
-    return replace(summary, lease=lease)
-
-
 def _record(
     summary: RunSummary, started_at: datetime, outcome: str, message: str, waited: float
 ) -> RunRecord:
@@ -223,9 +223,3 @@ def _record(
 def _run_id() -> str:
     context: Any = get_run_context()
     return str(context.flow_run.id)
-
-
-def _first_line(error: BaseException) -> str:
-    return next((line.strip() for line in str(error).splitlines() if line.strip()), type(error).__name__)[
-        :300
-    ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 
 from prefect import task
@@ -41,7 +41,7 @@ class ModelMismatch(ConfigError):
 
 
 def config_hash(settings: Settings) -> str:
-    """The pipeline config hash of these settings (parse settings, embedding model, collection)."""
+    """The pipeline config hash of these settings (see `core.config_hash`)."""
     return pipeline_config_hash(settings, runtime.embedder(settings).model_id)
 
 
@@ -133,8 +133,11 @@ def estimate_batch(settings: Settings, documents: Sequence[ParsedDocument]) -> E
 
 
 @task(name="write-batch", **RETRYING)
-def write_batch(settings: Settings, batch: Sequence[ParsedDocument]) -> WriteResult:
+def write_batch(settings: Settings, batch: Sequence[ParsedDocument], config_digest: str) -> WriteResult:
     """Embed what is new, write every chunk, drop stale ones, then record the state.
+
+    `config_digest` is the plan's pipeline fingerprint, computed where the run was planned (a remote
+    worker may not see files such as the quality override that it covers).
 
     Vectors already stored under a chunk's id (same collection, source, text and occurrence) by the
     same embedding model are reused, not recomputed. New chunks land before stale ones are deleted,
@@ -165,10 +168,9 @@ def write_batch(settings: Settings, batch: Sequence[ParsedDocument]) -> WriteRes
     written = deleted = 0
     kept = [doc for doc in batch if doc.obj.uri not in failed]
     states = runtime.state_store(settings)
-    digest = config_hash(settings)
     # Provisional records first (no ETag, so the next run re-processes them): chunks of an object
     # that a crash leaves behind are then always known, even if the object leaves the source.
-    states.put([IndexedState(d.obj.uri, "", digest, (), status="pending") for d in kept])
+    states.put([IndexedState(d.obj.uri, "", config_digest, (), status="pending") for d in kept])
     embedded = [EmbeddedChunk(c, vectors[c.id], embedder.model_id) for doc in kept for c in doc.chunks]
     for group in batched(embedded, settings.ingest.upsert_batch_size):
         written += store.upsert(group)
@@ -177,7 +179,9 @@ def write_batch(settings: Settings, batch: Sequence[ParsedDocument]) -> WriteRes
     for doc in kept:
         deleted += store.delete_source(doc.obj.uri, keep_ids={c.id for c in doc.chunks})
     checkpoint("after-stale-delete")
-    states.put([IndexedState(d.obj.uri, d.obj.etag, digest, tuple(c.id for c in d.chunks)) for d in kept])
+    states.put(
+        [IndexedState(d.obj.uri, d.obj.etag, config_digest, tuple(c.id for c in d.chunks)) for d in kept]
+    )
     checkpoint("after-state")
     embedded_texts = [c.text for c in missing if c.source_uri not in failed]
     return WriteResult(
@@ -196,8 +200,7 @@ def write_batch(settings: Settings, batch: Sequence[ParsedDocument]) -> WriteRes
 def record_quarantine(
     settings: Settings,
     quarantined: Sequence[QuarantinedObject],
-    etags: Mapping[str, str],
-    previous: Mapping[str, IndexedState],
+    sync_plan: SyncPlan,
 ) -> None:
     """Remember quarantined objects so an unchanged bad object is not parsed again.
 
@@ -205,13 +208,14 @@ def record_quarantine(
     so the next run treats it as changed and tries again. A changed object that turned bad keeps its
     earlier chunks searchable; they go when it is deleted.
     """
-    digest = config_hash(settings)
+    etags = {obj.uri: obj.etag for obj in sync_plan.to_process}
+    previous = sync_plan.previous
     runtime.state_store(settings).put(
         [
             IndexedState(
                 q.uri,
                 "" if q.retry else etags[q.uri],
-                digest,
+                sync_plan.config_hash,
                 previous[q.uri].chunk_ids if q.uri in previous else (),
                 status="quarantined",
                 reason=q.reason,

@@ -19,7 +19,7 @@ from ragkeeper.settings import Settings
 
 @task(name="publish-summary", cache_policy=NO_CACHE)
 def publish_summary(summary: RunSummary) -> None:
-    """A table artifact with the run's figures and, when any, a markdown list of quarantined objects."""
+    """A table artifact with the run's figures, and the quality artifacts when the run validated."""
     create_table_artifact(
         key=artifact_key("ingest-summary", summary.collection),
         table=[{"metric": metric, "value": value} for metric, value in summary_rows(summary)],
