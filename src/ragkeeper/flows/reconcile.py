@@ -9,8 +9,7 @@ from prefect import flow
 from ragkeeper.flows.sync_run import PlannedSync, SyncOptions, run_sync
 from ragkeeper.models import RunSummary
 from ragkeeper.settings import settings_for_run
-from ragkeeper.tasks.ingest_tasks import plan
-from ragkeeper.tasks.targeted_tasks import repair_drift
+from ragkeeper.tasks.targeted_tasks import repair_and_plan
 
 
 @flow(name="reconcile", log_prints=True)
@@ -28,8 +27,6 @@ def reconcile(
     settings = settings_for_run(source, collection)
 
     def make_plan() -> PlannedSync:
-        repairs = repair_drift(settings)
-        sync_plan, seen, root_uri = plan(settings, force_delete)
-        return PlannedSync(sync_plan, seen, root_uri, repairs)
+        return PlannedSync(*repair_and_plan(settings, force_delete))
 
     return run_sync("reconcile", settings, make_plan, SyncOptions(force_delete=force_delete, on_busy=on_busy))

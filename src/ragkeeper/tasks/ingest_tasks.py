@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 from prefect import task
@@ -54,9 +54,18 @@ def plan(settings: Settings, force_delete: bool, dry_run: bool = False) -> tuple
     source = runtime.source(settings)
     listing = list(source.list())
     prepare_index(settings, dry_run)
-    sync_plan = plan_sync(listing, runtime.state_store(settings).load(), config_hash(settings))
-    check_delete_guard(sync_plan, settings.sync.max_delete_share, source.root_uri, force_delete)
+    sync_plan = classify(settings, listing, runtime.state_store(settings).load(), force_delete)
     return sync_plan, len(listing), source.root_uri
+
+
+def classify(
+    settings: Settings, listing: Sequence[SourceObject], states: Iterable[IndexedState], force_delete: bool
+) -> SyncPlan:
+    """The plan for a full listing against the recorded states; refuses mass deletions."""
+    sync_plan = plan_sync(listing, states, config_hash(settings))
+    root = runtime.source(settings).root_uri
+    check_delete_guard(sync_plan, settings.sync.max_delete_share, root, force_delete)
+    return sync_plan
 
 
 def prepare_index(settings: Settings, dry_run: bool) -> None:

@@ -13,7 +13,7 @@ from ragkeeper.adapters.storage.filters import under_root
 from ragkeeper.core.drift import find_drift
 from ragkeeper.core.sync_plan import SyncPlan, plan_sync
 from ragkeeper.settings import Settings
-from ragkeeper.tasks.ingest_tasks import config_hash, prepare_index
+from ragkeeper.tasks.ingest_tasks import classify, config_hash, prepare_index
 from ragkeeper.tasks.retry import RETRYING
 
 
@@ -47,19 +47,25 @@ def plan_targets(settings: Settings, uris: Sequence[str] | None) -> tuple[SyncPl
     return sync_plan, len(found), root
 
 
-@task(name="repair-drift", **RETRYING)
-def repair_drift(settings: Settings) -> dict[str, int]:
-    """Delete orphan chunks and invalidate records whose chunks are missing; return what was repaired.
+@task(name="repair-and-plan", **RETRYING)
+def repair_and_plan(settings: Settings, force_delete: bool) -> tuple[SyncPlan, int, str, dict[str, int]]:
+    """Delete orphan chunks and invalidate records whose chunks are missing, then plan a full sync.
 
-    Records are invalidated (no ETag), not deleted, so the plan that follows re-processes those
-    objects as changed and a crash in between loses nothing.
+    Records are invalidated (no ETag), not deleted, so the plan re-processes those objects as
+    changed and a crash in between loses nothing. One listing and one state read serve both steps.
+    Returns the plan, how many objects the listing holds, the source's root URI and the repairs.
     """
+    source = runtime.source(settings)
+    listing = list(source.list())
     prepare_index(settings, dry_run=False)
     store = runtime.vector_store(settings)
     records = runtime.state_store(settings)
-    listed = {obj.uri for obj in runtime.source(settings).list()}
-    drift = find_drift(records.load(), store.chunk_ids_by_source(), listed)
+    states = {state.uri: state for state in records.load()}
+    drift = find_drift(states.values(), store.chunk_ids_by_source(), {obj.uri for obj in listing})
     for orphans in drift.orphans:
         store.delete_source(orphans.uri, keep_ids=orphans.keep)
-    records.put([replace(state, etag="", status="pending") for state in drift.incomplete])
-    return drift.counts()
+    invalidated = [replace(state, etag="", status="pending") for state in drift.incomplete]
+    records.put(invalidated)
+    states.update((state.uri, state) for state in invalidated)
+    sync_plan = classify(settings, listing, states.values(), force_delete)
+    return sync_plan, len(listing), source.root_uri, drift.counts()
