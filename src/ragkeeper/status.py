@@ -21,7 +21,7 @@ from ragkeeper.settings import Settings
 
 @dataclass(frozen=True)
 class PendingChanges:
-    """What the next sync would do, from a listing alone (None figures when the source is unreachable)."""
+    """What the next sync would do, from a listing alone (`error` says why when the source is unreachable)."""
 
     new: int = 0
     changed: int = 0

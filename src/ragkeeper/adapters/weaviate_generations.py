@@ -55,7 +55,7 @@ def resolve_generation(client: Any, alias: str, model_id: str) -> Generation:
 
 def point_alias(client: Any, generation: Generation) -> None:
     """Make the alias serve `generation.collection` (create it, or switch it atomically)."""
-    if generation.legacy or not generation.is_new:
+    if not generation.is_new:  # also true of a legacy collection, which is its own "alias"
         return
     try:
         if generation.serving is None:

@@ -33,6 +33,7 @@ _INT = (
     "chunks_deleted",
 )
 _DATE = ("started_at", "finished_at")
+_NUMBER = ("waited_seconds", "lag_seconds_max")
 
 
 def run_log_collection_name(collection: str) -> str:
@@ -59,8 +60,7 @@ class WeaviateRunLog:
             [
                 *(Property(name=n, data_type=DataType.INT) for n in _INT),
                 *(Property(name=n, data_type=DataType.DATE) for n in _DATE),
-                Property(name="waited_seconds", data_type=DataType.NUMBER),
-                Property(name="lag_seconds_max", data_type=DataType.NUMBER),
+                *(Property(name=n, data_type=DataType.NUMBER) for n in _NUMBER),
             ],
         )
 
@@ -117,7 +117,7 @@ def _record(properties: dict[str, Any]) -> RunRecord:
         value = properties.get(item.name)
         if item.name in _INT:
             value = int(value or 0)
-        elif item.name in ("waited_seconds", "lag_seconds_max"):
+        elif item.name in _NUMBER:
             value = float(value or 0.0)
         elif item.name not in _DATE:
             value = str(value or "")

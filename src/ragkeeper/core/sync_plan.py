@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from ragkeeper.errors import TerminalError
@@ -23,6 +23,11 @@ class IndexedState:
     chunk_ids: tuple[str, ...]
     status: Status = "indexed"
     reason: str = ""
+
+
+def invalidated(state: IndexedState) -> IndexedState:
+    """The record without its ETag, pending: the next run re-processes the object whatever it finds."""
+    return replace(state, etag="", status="pending")
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
 
 from prefect import task
 
@@ -18,6 +17,7 @@ from ragkeeper.core.sync_plan import (
     SyncPlan,
     check_delete_guard,
     check_generation_switch,
+    invalidated,
     plan_sync,
 )
 from ragkeeper.errors import ConfigError, TerminalError, UnsupportedDocument
@@ -241,7 +241,7 @@ def delete_objects(settings: Settings, states: Sequence[IndexedState]) -> int:
     records = runtime.state_store(settings)
     # Forget the ETag first: should the object come back unchanged after a crash mid-delete, the
     # next run re-indexes it instead of trusting a state whose chunks are gone.
-    records.put([replace(state, etag="", status="pending") for state in states])
+    records.put([invalidated(state) for state in states])
     deleted = 0
     for state in states:
         deleted += store.delete_source(state.uri)

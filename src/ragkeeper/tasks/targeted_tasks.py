@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 
 from prefect import task
 from prefect.logging import get_run_logger
@@ -11,7 +10,7 @@ from prefect.logging import get_run_logger
 from ragkeeper import runtime
 from ragkeeper.adapters.storage.filters import under_root
 from ragkeeper.core.drift import find_drift
-from ragkeeper.core.sync_plan import SyncPlan, plan_sync
+from ragkeeper.core.sync_plan import SyncPlan, invalidated, plan_sync
 from ragkeeper.settings import Settings
 from ragkeeper.tasks.ingest_tasks import classify, config_hash, prepare_index
 from ragkeeper.tasks.retry import RETRYING
@@ -64,8 +63,8 @@ def repair_and_plan(settings: Settings, force_delete: bool) -> tuple[SyncPlan, i
     drift = find_drift(states.values(), store.chunk_ids_by_source(), {obj.uri for obj in listing})
     for orphans in drift.orphans:
         store.delete_source(orphans.uri, keep_ids=orphans.keep)
-    invalidated = [replace(state, etag="", status="pending") for state in drift.incomplete]
-    records.put(invalidated)
-    states.update((state.uri, state) for state in invalidated)
+    repaired = [invalidated(state) for state in drift.incomplete]
+    records.put(repaired)
+    states.update((state.uri, state) for state in repaired)
     sync_plan = classify(settings, listing, states.values(), force_delete)
     return sync_plan, len(listing), source.root_uri, drift.counts()
