@@ -244,7 +244,6 @@ class FineTuneJob:
     trained_tokens: int | None = None
     finished_at: datetime | None = None
     error: str | None = None
-    result_files: tuple[str, ...] = ()
 
     @property
     def terminal(self) -> bool:
@@ -262,7 +261,6 @@ class JobEvent:
     """One event of a fine-tuning job (a log line, or training metrics)."""
 
     id: str
-    created_at: datetime
     level: str
     message: str
     metrics: dict[str, float] = field(default_factory=dict)

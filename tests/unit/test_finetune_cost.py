@@ -32,10 +32,8 @@ def test_budget_refuses_above_either_limit_and_says_which():
     assert cost is not None and "$9.00" in cost and "retrain.max_cost_usd" in cost
 
 
-def test_poll_delays_back_off_up_to_the_cap_within_the_budget():
-    delays = list(poll_delays(first=10, maximum=60, budget=300))
-    assert delays[:4] == [10, 15, 22.5, 33.75]
-    assert max(delays) == 60
-    assert sum(delays) == pytest.approx(300)
-    assert list(poll_delays(1, 5, 0)) == []
-    assert list(itertools.islice(poll_delays(1, 1, 2.5), 10)) == [1, 1, 0.5]
+def test_poll_delays_back_off_geometrically_up_to_the_cap():
+    delays = list(itertools.islice(poll_delays(first=10, maximum=60), 8))
+    assert delays == [10, 15, 22.5, 33.75, 50.625, 60, 60, 60]
+    assert list(itertools.islice(poll_delays(1, 1), 3)) == [1, 1, 1]
+    assert list(itertools.islice(poll_delays(1, 5, factor=2), 5)) == [1, 2, 4, 5, 5]

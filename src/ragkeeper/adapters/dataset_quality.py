@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ragkeeper.adapters.quality import raised_message
+from ragkeeper.adapters.quality import add_validation, check_key, ephemeral_context, raised_message
 from ragkeeper.adapters.tokens import count_tokens
 from ragkeeper.core.style_checks import COLUMNS, Row, example_rows, first_lines_by_hash
 from ragkeeper.core.style_dataset import DatasetFile
@@ -32,12 +32,12 @@ from ragkeeper.models import DatasetCheckReport, DatasetProblem
 
 if TYPE_CHECKING:
     from great_expectations.core.expectation_validation_result import ExpectationValidationResult
+    from great_expectations.core.validation_definition import ValidationDefinition
     from great_expectations.expectations.expectation import Expectation
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 FILES = ("training", "validation")
-CHECK_KEY = "ragkeeper_style_check"
 NUMERIC_COLUMNS = ("line", "system_messages", "user_messages", "assistant_messages", "tokens")
 
 
@@ -146,29 +146,17 @@ class GreatExpectationsDatasetChecker:
     """DatasetChecker on Great Expectations 1.x: an ephemeral context, two suites built in code."""
 
     def __init__(self, min_examples: int) -> None:
-        import great_expectations as gx
-        from great_expectations.data_context.types.base import ProgressBarsConfig
-
         self._min_examples = min_examples
-        self._checks = {f"style-{number}": check for number, check in enumerate(style_checks())}
         self._lock = threading.Lock()
-        context = gx.get_context(mode="ephemeral")
-        context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+        context = ephemeral_context()
         source = context.data_sources.add_pandas("ragkeeper-style")
-        self._validations = {}
+        self._validations: dict[str, ValidationDefinition] = {}
         for file in FILES:
-            expectations = []
             # Fresh expectation objects per suite: a suite takes ownership of the ones added to it.
-            for key, check in zip(self._checks, style_checks(), strict=True):
-                if file in check.files:
-                    check.expectation.meta = {**(check.expectation.meta or {}), CHECK_KEY: key}
-                    expectations.append(check.expectation)
-            name = f"ragkeeper-style-{file}"
-            batch = source.add_dataframe_asset(name).add_batch_definition_whole_dataframe("batch")
-            suite = context.suites.add(gx.ExpectationSuite(name=name, expectations=expectations))
-            self._validations[file] = context.validation_definitions.add(
-                gx.ValidationDefinition(name=name, data=batch, suite=suite)
-            )
+            checks = {f"style-{number}": check for number, check in enumerate(style_checks())}
+            self._checks = checks  # every build has the same keys, names and explanations
+            expectations = {key: check.expectation for key, check in checks.items() if file in check.files}
+            self._validations[file] = add_validation(context, source, f"ragkeeper-style-{file}", expectations)
 
     def check(
         self, training: DatasetFile, validation: DatasetFile | None, max_tokens_per_example: int
@@ -177,22 +165,22 @@ class GreatExpectationsDatasetChecker:
         rows = {"training": example_rows("training", training.lines, count_tokens)}
         if validation is not None:
             rows["validation"] = example_rows("validation", validation.lines, count_tokens)
-        training_hashes = first_lines_by_hash(rows["training"])
+        lines_by_hash = {file: first_lines_by_hash(file_rows) for file, file_rows in rows.items()}
+        parameters = {
+            "max_tokens": max_tokens_per_example,
+            "min_examples": self._min_examples,
+            "training_hashes": sorted(lines_by_hash["training"]),
+        }
         problems: list[DatasetProblem] = []
         with self._lock:
             for file, file_rows in rows.items():
                 context = Context(
-                    lines_by_hash=first_lines_by_hash(file_rows),
-                    training_lines_by_hash=training_hashes,
+                    lines_by_hash=lines_by_hash[file],
+                    training_lines_by_hash=lines_by_hash["training"],
                     max_tokens=max_tokens_per_example,
                     examples=len(file_rows),
                     min_examples=self._min_examples,
                 )
-                parameters = {
-                    "max_tokens": max_tokens_per_example,
-                    "min_examples": self._min_examples,
-                    "training_hashes": sorted(training_hashes),
-                }
                 problems += self._run(file, file_rows, parameters, context)
         problems.sort(key=lambda p: (FILES.index(p.file), p.line, p.severity != "error"))
         tokens = [int(r["tokens"]) for r in rows["training"] if r["tokens"] is not None]
@@ -236,8 +224,7 @@ class GreatExpectationsDatasetChecker:
         return problems
 
     def _check_of(self, item: ExpectationValidationResult) -> StyleCheck:
-        config = item.expectation_config
-        check = self._checks[str((config.meta or {}).get(CHECK_KEY)) if config is not None else ""]
+        check = self._checks[check_key(item)]
         message = raised_message(item.exception_info)
         if message is not None:
             raise ConfigError(f"dataset check {check.name!r} could not run: {message}")

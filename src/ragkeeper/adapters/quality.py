@@ -20,7 +20,7 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,6 +41,9 @@ from ragkeeper.settings import QualitySettings
 
 if TYPE_CHECKING:
     from great_expectations.core.expectation_validation_result import ExpectationValidationResult
+    from great_expectations.core.validation_definition import ValidationDefinition
+    from great_expectations.data_context import AbstractDataContext, EphemeralDataContext
+    from great_expectations.datasource.fluent import PandasDatasource
     from great_expectations.expectations.expectation import Expectation
 
 # Great Expectations sends usage statistics unless told not to.
@@ -52,7 +55,7 @@ Suite = Literal["document", "chunk"]
 Row = dict[str, Any]
 SUITES: tuple[Suite, ...] = ("document", "chunk")
 COLUMNS: dict[Suite, tuple[str, ...]] = {"document": DOCUMENT_COLUMNS, "chunk": CHUNK_COLUMNS}
-CHECK_KEY = "ragkeeper_check"  # meta key that ties a GX result back to its Check
+CHECK_KEY = "ragkeeper_check"  # meta key that ties a GX result back to its check
 DETAILED_ROWS_PER_CHECK = 3  # per document; further failing chunks of one check are counted, not listed
 _DOCS_SITE = "local_site"
 
@@ -241,13 +244,45 @@ def _first_error(error: Exception) -> str:
     return first_line(error)
 
 
+def ephemeral_context() -> EphemeralDataContext:
+    """A Great Expectations context held in memory (no files written), without progress bars."""
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    return context
+
+
+def add_validation(
+    context: AbstractDataContext,
+    source: PandasDatasource,
+    name: str,
+    expectations: Mapping[str, Expectation],
+) -> ValidationDefinition:
+    """A validation of a whole DataFrame by a suite of `expectations`, each tagged with its key.
+
+    `check_key` reads the key back from the expectation's result.
+    """
+    import great_expectations as gx
+
+    for key, expectation in expectations.items():
+        expectation.meta = {**(expectation.meta or {}), CHECK_KEY: key}
+    batch = source.add_dataframe_asset(name).add_batch_definition_whole_dataframe("batch")
+    suite = context.suites.add(gx.ExpectationSuite(name=name, expectations=list(expectations.values())))
+    return context.validation_definitions.add(gx.ValidationDefinition(name=name, data=batch, suite=suite))
+
+
+def check_key(item: ExpectationValidationResult) -> str:
+    """The key `add_validation` tagged the result's expectation with."""
+    config = item.expectation_config
+    return str((config.meta or {}).get(CHECK_KEY)) if config is not None else ""
+
+
 class GreatExpectationsGate:
     """QualityGate on Great Expectations 1.x: an ephemeral context, suites built in code."""
 
     def __init__(self, settings: QualitySettings) -> None:
-        import great_expectations as gx
-        from great_expectations.data_context.types.base import ProgressBarsConfig
-
         checks = builtin_checks(settings)
         if settings.suite_override_file is not None:
             checks += load_override_checks(settings.suite_override_file)
@@ -255,8 +290,7 @@ class GreatExpectationsGate:
         self._docs_dir = settings.data_docs_dir.expanduser().resolve()
         self._lock = threading.Lock()
 
-        context = gx.get_context(mode="ephemeral")
-        context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+        context = ephemeral_context()
         context.update_data_docs_site(
             _DOCS_SITE,
             {
@@ -270,19 +304,15 @@ class GreatExpectationsGate:
         )
         source = context.data_sources.add_pandas("ragkeeper")
         self._context = context
-        self._validations = {}
-        for suite in SUITES:
-            expectations = []
-            for key, check in self._checks.items():
-                if check.suite == suite:
-                    check.expectation.meta = {**(check.expectation.meta or {}), CHECK_KEY: key}
-                    expectations.append(check.expectation)
-            name = f"ragkeeper-{suite}s"
-            batch = source.add_dataframe_asset(name).add_batch_definition_whole_dataframe("batch")
-            expectation_suite = context.suites.add(gx.ExpectationSuite(name=name, expectations=expectations))
-            self._validations[suite] = context.validation_definitions.add(
-                gx.ValidationDefinition(name=name, data=batch, suite=expectation_suite)
+        self._validations = {
+            suite: add_validation(
+                context,
+                source,
+                f"ragkeeper-{suite}s",
+                {key: check.expectation for key, check in self._checks.items() if check.suite == suite},
             )
+            for suite in SUITES
+        }
 
     def validate(self, documents: Sequence[ParsedDocument]) -> QualityReport:
         """Run both suites once over all `documents`; failing documents (by URI) come with their reasons."""
@@ -324,15 +354,10 @@ class GreatExpectationsGate:
         )
 
     def _order(self, item: ExpectationValidationResult) -> int:
-        return list(self._checks).index(self._key_of(item))
-
-    @staticmethod
-    def _key_of(item: ExpectationValidationResult) -> str:
-        config = item.expectation_config
-        return str((config.meta or {}).get(CHECK_KEY)) if config is not None else ""
+        return list(self._checks).index(check_key(item))
 
     def _check_of(self, item: ExpectationValidationResult) -> Check:
-        check = self._checks[self._key_of(item)]
+        check = self._checks[check_key(item)]
         message = raised_message(item.exception_info)
         if message is not None:
             raise ConfigError(f"quality expectation {check.name} could not run: {message}")

@@ -1,4 +1,4 @@
-"""Waits between polls of a long-running job: growing geometrically up to a cap, within a time budget."""
+"""Waits between polls of a long-running job: growing geometrically up to a cap."""
 
 from __future__ import annotations
 
@@ -7,17 +7,12 @@ from collections.abc import Iterator
 BACKOFF_FACTOR = 1.5
 
 
-def poll_delays(
-    first: float, maximum: float, budget: float, factor: float = BACKOFF_FACTOR
-) -> Iterator[float]:
-    """Seconds to wait before each next poll; the waits add up to at most `budget`.
+def poll_delays(first: float, maximum: float, factor: float = BACKOFF_FACTOR) -> Iterator[float]:
+    """Seconds to wait before each next poll: `first`, then `factor` times more each time, up to `maximum`.
 
-    The last wait is shortened so that the final poll lands at the end of the budget.
+    Endless: the caller stops polling at its own deadline.
     """
-    spent = 0.0
-    delay = first
-    while spent < budget:
-        wait = min(delay, maximum, budget - spent)
-        yield wait
-        spent += wait
-        delay *= factor
+    delay = min(first, maximum)
+    while True:
+        yield delay
+        delay = min(delay * factor, maximum)

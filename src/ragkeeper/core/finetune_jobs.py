@@ -8,6 +8,7 @@ or succeeded) is the one every run attaches to; failed and cancelled ones are co
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from ragkeeper.models import FineTuneJob, JobEvent
 
@@ -27,15 +28,19 @@ def upload_filename(dataset: str, fingerprint: str, file: str) -> str:
     return f"{dataset}-{fingerprint[:FINGERPRINT_CHARS_IN_NAMES]}-{file}.jsonl"
 
 
+def job_order(job: FineTuneJob) -> tuple[datetime, str]:
+    """Sort key of jobs, oldest first; the id breaks ties so that every run sees one order."""
+    return job.created_at, job.id
+
+
 def oldest_live_job(jobs: Sequence[FineTuneJob]) -> FineTuneJob | None:
-    """The job to attach to: the oldest one that is running or succeeded."""
-    live = sorted((job for job in jobs if job.live), key=lambda job: (job.created_at, job.id))
-    return live[0] if live else None
+    """The job to attach to: the first of `jobs` (in `job_order`) that is running or succeeded."""
+    return next((job for job in jobs if job.live), None)
 
 
 def ended_jobs(jobs: Sequence[FineTuneJob]) -> list[FineTuneJob]:
-    """The failed and cancelled jobs, oldest first."""
-    return sorted((job for job in jobs if not job.live), key=lambda job: (job.created_at, job.id))
+    """The failed and cancelled ones of `jobs` (in `job_order`), oldest first."""
+    return [job for job in jobs if not job.live]
 
 
 def failure_reason(job: FineTuneJob) -> str:

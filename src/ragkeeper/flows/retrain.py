@@ -132,14 +132,13 @@ def _follow(settings: Settings, prepared: Sequence[RetrainOutcome | _Followed]) 
     followed = [state for state in prepared if isinstance(state, _Followed)]
     pending = list(followed)
     deadline = time.monotonic() + r.max_follow_seconds
-    delays = poll_delays(r.poll_interval_seconds, r.max_poll_interval_seconds, r.max_follow_seconds)
+    delays = poll_delays(r.poll_interval_seconds, r.max_poll_interval_seconds)
     while pending:
         pending = [state for state in pending if not _poll(settings, state)]
-        delay = next(delays, None) if pending else None
         remaining = deadline - time.monotonic()
-        if delay is None or remaining <= 0:
+        if not pending or remaining <= 0:
             break
-        time.sleep(min(delay, remaining))
+        time.sleep(min(next(delays), remaining))
     for state in pending:
         problem = f"; the last poll failed: {state.poll_error}" if state.poll_error else ""
         state.outcome = replace(

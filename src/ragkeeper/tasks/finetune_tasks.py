@@ -22,6 +22,7 @@ from ragkeeper.core.finetune_jobs import (
     failure_reason,
     final_metrics,
     job_metadata,
+    job_order,
     oldest_live_job,
     upload_filename,
 )
@@ -57,13 +58,15 @@ def start_or_attach(settings: Settings, spec: JobSpec, version: DatasetVersion) 
     uploads by name and size.
     """
     tuner, registry = runtime.fine_tuner(settings), runtime.model_registry(settings)
-    jobs = _jobs_of_version(tuner, registry, spec)
+    jobs, noted = _jobs_of_version(tuner, registry, spec)
     ended = ended_jobs(jobs)
+    recorded = {failed.job_id for failed in registry.failed_jobs()}
     for job in ended:
-        record_failure(settings, spec, job)
+        if job.id not in recorded:  # recording reads the whole registry, even to find it known
+            record_failure(settings, spec, job)
     live = oldest_live_job(jobs)
     if live is not None:
-        return _attach(settings, spec, live, jobs, f"attached to job {live.id} ({live.status})")
+        return _attach(settings, spec, live, jobs, noted, detail=f"attached to job {live.id} ({live.status})")
     if len(ended) >= settings.retrain.max_attempts_per_version:
         return JobStart(
             None,
@@ -81,11 +84,12 @@ def start_or_attach(settings: Settings, spec: JobSpec, version: DatasetVersion) 
     checkpoint(AFTER_CREATE)
     registry.note_job(JobRecord(spec.dataset, spec.fingerprint, created.id))
     # Two runs racing past the lookup above both create a job: each keeps the oldest, cancels the rest.
-    jobs = _jobs_of_version(tuner, registry, spec)
+    jobs, noted = _jobs_of_version(tuner, registry, spec)
     winner = oldest_live_job(jobs)
     if winner is not None and winner.id != created.id:
         detail = f"another run started job {winner.id} first; attached to it"
-        return _attach(settings, spec, winner, jobs, detail, announce=False)  # its own run announces it
+        # Its own run announces it.
+        return _attach(settings, spec, winner, jobs, noted, detail=detail, announce=False)
     get_run_logger().info(
         "started fine-tuning job %s for dataset %s on %s", created.id, spec.dataset, tuner.where
     )
@@ -93,20 +97,28 @@ def start_or_attach(settings: Settings, spec: JobSpec, version: DatasetVersion) 
     return JobStart(created, "started", f"started job {created.id}")
 
 
-def _jobs_of_version(tuner: FineTuner, registry: ModelRegistry, spec: JobSpec) -> list[FineTuneJob]:
-    """The version's jobs: found by metadata, and those the registry noted.
+def _jobs_of_version(
+    tuner: FineTuner, registry: ModelRegistry, spec: JobSpec
+) -> tuple[list[FineTuneJob], dict[str, JobRecord]]:
+    """The version's jobs (in `job_order`): found by metadata, and those the registry noted.
 
-    The registry's list covers a provider that drops metadata or lists a new job late.
+    The registry's list covers a provider that drops metadata or lists a new job late. Also returns
+    the registry's records of the version's jobs, by job id.
     """
     found = {job.id: job for job in tuner.find_jobs(job_metadata(spec.dataset, spec.fingerprint))}
-    for noted in registry.jobs():
-        if (noted.dataset, noted.fingerprint) != (spec.dataset, spec.fingerprint) or noted.job_id in found:
+    noted = {
+        record.job_id: record
+        for record in registry.jobs()
+        if (record.dataset, record.fingerprint) == (spec.dataset, spec.fingerprint)
+    }
+    for job_id in noted:
+        if job_id in found:
             continue
         try:
-            found[noted.job_id] = tuner.get_job(noted.job_id)
+            found[job_id] = tuner.get_job(job_id)
         except TerminalError as error:  # deleted on the provider's side: nothing to attach to
-            get_run_logger().info("job %s noted in the registry is gone: %s", noted.job_id, error)
-    return sorted(found.values(), key=lambda job: (job.created_at, job.id))
+            get_run_logger().info("job %s noted in the registry is gone: %s", job_id, error)
+    return sorted(found.values(), key=job_order), noted
 
 
 def _attach(
@@ -114,21 +126,21 @@ def _attach(
     spec: JobSpec,
     live: FineTuneJob,
     jobs: list[FineTuneJob],
-    detail: str,
+    noted: dict[str, JobRecord],
     *,
+    detail: str,
     announce: bool = True,
 ) -> JobStart:
     """Follow `live` from where earlier runs stopped; cancel this version's other unfinished jobs."""
-    registry = runtime.model_registry(settings)
     for job in jobs:
         if job.id != live.id and not job.terminal:
             _cancel_duplicate(settings, spec, job, live)
-    noted = next((job for job in registry.jobs() if job.job_id == live.id), None)
-    if announce and (noted is None or not noted.announced):
+    record = noted.get(live.id)
+    if announce and (record is None or not record.announced):
         # The run that created it died before announcing it; it may have finished since, and its
         # `succeeded` event should still follow a `started` one.
-        _announce(registry, spec, live, late=True)
-    return JobStart(live, "attached", detail, noted.last_event_id if noted else None)
+        _announce(runtime.model_registry(settings), spec, live, late=True)
+    return JobStart(live, "attached", detail, record.last_event_id if record else None)
 
 
 def _cancel_duplicate(settings: Settings, spec: JobSpec, job: FineTuneJob, kept: FineTuneJob) -> None:

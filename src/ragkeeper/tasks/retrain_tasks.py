@@ -7,11 +7,11 @@ from prefect.cache_policies import NO_CACHE
 
 from ragkeeper import factory, runtime
 from ragkeeper.adapters.prefect_events import emit_finetune_event
-from ragkeeper.core.model_registry import current_models
 from ragkeeper.core.style_checks import token_limit
 from ragkeeper.core.style_dataset import DatasetFile, DatasetVersion, dataset_fingerprint, parse_dataset
 from ragkeeper.errors import ConfigError, TerminalError
 from ragkeeper.models import DatasetCheckReport, JobSpec, ModelRecord
+from ragkeeper.registry import current_model
 from ragkeeper.settings import Settings, StyleDatasetSettings
 from ragkeeper.tasks.retry import RETRYING
 
@@ -44,7 +44,9 @@ def _training_config(spec: JobSpec) -> dict[str, object]:
 def _object_uri(uri: str) -> str:
     """The URI of the dataset file as its ObjectSource lists it (local paths become file:// URIs)."""
     if factory.source_kind(uri) == "s3":
-        key = uri.removeprefix("s3://").partition("/")[2]
+        from ragkeeper.adapters.storage.s3 import parse_s3_uri
+
+        key = parse_s3_uri(uri)[1]
         if not key or key.endswith("/"):
             raise ConfigError(f"{uri} must name an object (s3://bucket/path/train.jsonl)")
         return uri
@@ -54,8 +56,9 @@ def _object_uri(uri: str) -> str:
 
 
 def _read(settings: Settings, uri: str) -> DatasetFile:
+    object_uri = _object_uri(uri)  # first: the source of `s3://bucket` would fail as a malformed URI
     source = factory.make_object_source(settings, uri)
-    found = source.stat(_object_uri(uri))
+    found = source.stat(object_uri)
     if found is None:
         raise TerminalError(f"{uri} does not exist or is not a file")
     return parse_dataset(source.read(found))
@@ -73,7 +76,7 @@ def read_dataset(settings: Settings, dataset: StyleDatasetSettings) -> DatasetVe
 @task(name="current-model", **RETRYING)
 def current_model_of(settings: Settings, dataset: str) -> ModelRecord | None:
     """The registry's current model of the dataset."""
-    return current_models(runtime.model_registry(settings).models()).get(dataset)
+    return current_model(settings, dataset)
 
 
 @task(name="check-dataset", cache_policy=NO_CACHE)

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from ragkeeper.adapters.embedders.openai_compat import make_client
 from ragkeeper.adapters.finetuning.openai_errors import translate
-from ragkeeper.core.finetune_jobs import job_metadata
+from ragkeeper.core.finetune_jobs import job_metadata, job_order
 from ragkeeper.errors import ConfigError
 from ragkeeper.models import FineTuneJob, JobEvent, JobSpec
 from ragkeeper.settings import OpenAISettings
@@ -84,7 +84,7 @@ class OpenAIFineTuner:
             "listing jobs", lambda: self._client.fine_tuning.jobs.list(metadata=wanted, limit=PAGE_SIZE)
         )
         found = [_job(item) for item in jobs if wanted.items() <= dict(item.metadata or {}).items()]
-        return sorted(found, key=lambda job: (job.created_at, job.id))
+        return sorted(found, key=job_order)
 
     def create_job(self, spec: JobSpec, training_file: str, validation_file: str | None) -> FineTuneJob:
         """Start a supervised job (hyperparameters left unset are the provider's `auto`)."""
@@ -198,7 +198,6 @@ def _job(item: FineTuningJob) -> FineTuneJob:
         trained_tokens=item.trained_tokens,
         finished_at=_timestamp(item.finished_at),
         error=reason,
-        result_files=tuple(item.result_files or ()),
     )
 
 
@@ -212,7 +211,6 @@ def _event(item: FineTuningJobEvent) -> JobEvent:
         }
     return JobEvent(
         id=item.id,
-        created_at=_timestamp(item.created_at) or datetime.now(UTC),
         level=item.level,
         message=item.message,
         metrics=metrics,
