@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -149,14 +149,26 @@ def print_summary(summary: RunSummary) -> None:
     if summary.skipped:
         console.print(f"[yellow]{escape(f'{summary.flow} {summary.lease}')}[/yellow]; nothing was done")
         return
-    table = Table(title=f"{summary.flow} summary", show_header=False)
-    for metric, value in summary_rows(summary):
-        table.add_row(metric, escape(value))
+    print_report(
+        f"{summary.flow} summary",
+        summary_rows(summary),
+        [(item.uri, item.reason) for item in summary.quarantined],
+        "quarantined",
+    )
+
+
+def print_report(
+    title: str, rows: Iterable[tuple[str, str]], quarantined: Sequence[tuple[str, str]], quarantine_title: str
+) -> None:
+    """A two-column table of figures, then a table of quarantined objects and reasons when any."""
+    table = Table(title=title, show_header=False)
+    for name, value in rows:
+        table.add_row(name, escape(value))
     console.print(table)
-    if summary.quarantined:
-        quarantine = Table("quarantined object", "reason", title="quarantined")
-        for item in summary.quarantined:
-            quarantine.add_row(escape(item.uri), escape(item.reason))
+    if quarantined:
+        quarantine = Table("quarantined object", "reason", title=quarantine_title)
+        for uri, reason in quarantined:
+            quarantine.add_row(escape(uri), escape(reason))
         console.print(quarantine)
 
 

@@ -6,10 +6,9 @@ import json
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from ragkeeper.cli.app import Collection, app, console
+from ragkeeper.cli.app import Collection, app, console, print_report
 from ragkeeper.errors import ConfigError
 from ragkeeper.settings import load_settings, settings_for_run
 
@@ -27,15 +26,12 @@ def status(
     if as_json:
         print(json.dumps(state.to_json(), indent=2))
         return
-    table = Table(title=f"ragkeeper status: {state.collection}", show_header=False)
-    for name, value in _status_rows(state):
-        table.add_row(name, escape(value))
-    console.print(table)
-    if state.quarantined:
-        quarantine = Table("quarantined object", "reason", title=f"{len(state.quarantined)} quarantined")
-        for uri, reason in state.quarantined:
-            quarantine.add_row(escape(uri), escape(reason))
-        console.print(quarantine)
+    print_report(
+        f"ragkeeper status: {state.collection}",
+        _status_rows(state),
+        state.quarantined,
+        f"{len(state.quarantined)} quarantined",
+    )
 
 
 def _status_rows(state: Any) -> list[tuple[str, str]]:
