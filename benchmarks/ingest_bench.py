@@ -32,6 +32,7 @@ os.environ.update(
 import devservices
 from tests.support.documents import make_docx, make_pdf
 from tests.support.openai_server import start_openai_test_server
+from tests.support.s3 import minio_client, minio_settings
 
 WORDS = [
     *("index", "vector", "chunk", "embedding", "weaviate", "prefect", "pipeline", "bucket", "object"),
@@ -121,7 +122,6 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=50, help="simulated embedding API latency")
     args = parser.parse_args()
 
-    import boto3
     from prefect.testing.utilities import prefect_test_harness
 
     work = Path(tempfile.mkdtemp(prefix="ragkeeper-bench-"))
@@ -131,11 +131,7 @@ def main() -> None:
     api.faults.latency_seconds = args.latency_ms / 1000
     os.environ.update(
         {
-            "RAGKEEPER_S3__ENDPOINT_URL": minio.url,
-            "RAGKEEPER_S3__ACCESS_KEY_ID": devservices.MINIO_USER,
-            "RAGKEEPER_S3__SECRET_ACCESS_KEY": devservices.MINIO_PASSWORD,
-            "RAGKEEPER_S3__REGION": "us-east-1",
-            "RAGKEEPER_S3__ADDRESSING_STYLE": "path",
+            **minio_settings(minio.url),
             "RAGKEEPER_WEAVIATE__MODE": "local",
             "RAGKEEPER_WEAVIATE__URL": weaviate.url,
             "RAGKEEPER_WEAVIATE__GRPC_PORT": str(weaviate.ports["grpc"]),
@@ -149,13 +145,7 @@ def main() -> None:
     )
     from ragkeeper.flows.ingest import ingest
 
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=minio.url,
-        aws_access_key_id=devservices.MINIO_USER,
-        aws_secret_access_key=devservices.MINIO_PASSWORD,
-        region_name="us-east-1",
-    )
+    s3 = minio_client(minio.url)
     s3.create_bucket(Bucket="bench")
     rng = random.Random(7)
     started = time.perf_counter()

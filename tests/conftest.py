@@ -30,6 +30,8 @@ sys.path.insert(0, str(REPO / "infra"))
 
 import devservices  # infra/devservices.py, stdlib only
 
+from tests.support.s3 import minio_client, minio_settings
+
 
 @pytest.fixture(autouse=True)
 def _data_docs_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -73,13 +75,7 @@ def prefect_harness() -> Iterator[None]:
 @pytest.fixture
 def s3_env(minio: devservices.Service, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """Settings environment pointing the S3 client at the test MinIO."""
-    values = {
-        "RAGKEEPER_S3__ENDPOINT_URL": minio.url,
-        "RAGKEEPER_S3__ACCESS_KEY_ID": devservices.MINIO_USER,
-        "RAGKEEPER_S3__SECRET_ACCESS_KEY": devservices.MINIO_PASSWORD,
-        "RAGKEEPER_S3__REGION": "us-east-1",
-        "RAGKEEPER_S3__ADDRESSING_STYLE": "path",
-    }
+    values = minio_settings(minio.url)
     for name, value in values.items():
         monkeypatch.setenv(name, value)
     return values
@@ -88,15 +84,7 @@ def s3_env(minio: devservices.Service, monkeypatch: pytest.MonkeyPatch) -> dict[
 @pytest.fixture
 def s3_client(minio: devservices.Service):
     """A boto3 client for arranging test data in MinIO."""
-    import boto3
-
-    return boto3.client(
-        "s3",
-        endpoint_url=minio.url,
-        aws_access_key_id=devservices.MINIO_USER,
-        aws_secret_access_key=devservices.MINIO_PASSWORD,
-        region_name="us-east-1",
-    )
+    return minio_client(minio.url)
 
 
 @pytest.fixture
@@ -105,6 +93,14 @@ def bucket(s3_client) -> str:
     name = f"test-{uuid.uuid4().hex[:12]}"
     s3_client.create_bucket(Bucket=name)
     return name
+
+
+@pytest.fixture
+def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Parse into small chunks (200 characters at most), without combining the short ones."""
+    monkeypatch.setenv("RAGKEEPER_PARSE__MAX_CHARACTERS", "200")
+    monkeypatch.setenv("RAGKEEPER_PARSE__NEW_AFTER_N_CHARS", "150")
+    monkeypatch.setenv("RAGKEEPER_PARSE__COMBINE_UNDER_N_CHARS", "0")
 
 
 @pytest.fixture

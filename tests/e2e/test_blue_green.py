@@ -4,7 +4,7 @@ import pytest
 
 from ragkeeper.core.sync_plan import DeleteGuardTripped
 from ragkeeper.flows.ingest import ingest
-from tests.e2e.test_sync import SECTIONS
+from tests.e2e.test_sync import _seed
 from tests.support.cli import run_cli
 from tests.support.index import chunk_identities, serving_collection
 
@@ -14,12 +14,6 @@ pytestmark = pytest.mark.e2e
 def _models(client, alias):
     objects = client.collections.get(alias).iterator(return_properties=["embedding_model"])
     return {o.properties["embedding_model"] for o in objects}
-
-
-def _seed(s3, bucket, count):
-    for n in range(count):
-        body = f"# Document {n}\n\n" + "\n".join(SECTIONS.values()).replace("Alpha", f"A{n}")
-        s3.put_object(Bucket=bucket, Key=f"docs/doc{n}.md", Body=body.encode())
 
 
 def test_new_model_builds_a_new_generation_and_readers_switch_only_when_it_is_complete(

@@ -3,16 +3,11 @@
 import pytest
 
 from ragkeeper.flows.ingest import ingest
-from tests.e2e.test_sync import SECTIONS, SMALL_CHUNKS
+from tests.e2e.test_sync import _seed, doc
 from tests.support.cli import run_cli
 from tests.support.index import chunk_identities, state_records
 
 pytestmark = pytest.mark.e2e
-
-
-def _doc(n: int, variant: str = "") -> bytes:
-    body = "\n".join(SECTIONS.values()).replace("Alpha", f"A{n}{variant}")
-    return (f"# Document {n}\n\n" + body).encode()
 
 
 def _relabel(identities, old_prefix, new_prefix):
@@ -34,18 +29,16 @@ def test_killed_run_is_repaired_by_the_next_run(
     bucket,
     weaviate_env,
     weaviate_client,
+    small_chunks,
     monkeypatch,
 ):
-    for name, value in {**SMALL_CHUNKS, "RAGKEEPER_PARSE__COMBINE_UNDER_N_CHARS": "0"}.items():
-        monkeypatch.setenv(name, value)
     monkeypatch.setenv("RAGKEEPER_INGEST__OBJECTS_PER_TASK", "1")
-    for n in range(6):
-        s3_client.put_object(Bucket=bucket, Key=f"docs/doc{n}.md", Body=_doc(n))
+    _seed(s3_client, bucket, 6)
     source = f"s3://{bucket}/docs/"
     ingest(source=source)
 
-    s3_client.put_object(Bucket=bucket, Key="docs/doc1.md", Body=_doc(1, "-edited"))
-    s3_client.put_object(Bucket=bucket, Key="docs/doc6.md", Body=_doc(6))
+    s3_client.put_object(Bucket=bucket, Key="docs/doc1.md", Body=doc(1, "-edited"))
+    s3_client.put_object(Bucket=bucket, Key="docs/doc6.md", Body=doc(6))
     s3_client.delete_object(Bucket=bucket, Key="docs/doc5.md")
     # The killed run's write lease lapses after this (Prefect's minimum); the repairing run waits.
     cli_env = {"PREFECT_API_URL": prefect_server.url, "RAGKEEPER_SYNC__LEASE_SECONDS": "60"}

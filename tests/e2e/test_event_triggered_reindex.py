@@ -7,10 +7,9 @@ scheduled run happens (the crons point at January 1st). Each change must show in
 CHANGE_BOUND_SECONDS.
 """
 
-import os
 import subprocess
-import sys
 import time
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,8 +17,11 @@ import devservices
 import httpx
 import pytest
 
-from tests.e2e.test_sync import SECTIONS
+from ragkeeper.deployments import reindex_trigger
+from tests.e2e.test_sync import _seed, doc
+from tests.support.cli import start_cli
 from tests.support.index import chunk_identities, state_records
+from tests.support.s3 import minio_client, minio_settings
 
 pytestmark = pytest.mark.e2e
 
@@ -27,18 +29,6 @@ CHANGE_BOUND_SECONDS = 90
 TOKEN = "webhook-token-for-tests"
 TARGET = "RAGKEEPER"  # MinIO's name for our webhook target
 NOT_SOON = "0 0 1 1 *"
-
-
-def _doc(n: int, variant: str = "") -> bytes:
-    return (f"# Document {n}\n\n" + "\n".join(SECTIONS.values()).replace("Alpha", f"A{n}{variant}")).encode()
-
-
-def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    command = [str(Path(sys.executable).parent / "ragkeeper"), *args]
-    with log.open("wb") as out:
-        return subprocess.Popen(
-            command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -61,6 +51,13 @@ def _until(what: str, predicate, timeout: float, logs: list[Path]) -> float:
     raise AssertionError(f"{what} did not happen within {timeout:.0f}s\n{tails}")
 
 
+def _trigger_created(api_url: str, collection: str) -> bool:
+    """Whether the automation that turns `collection`'s change events into reindex runs exists."""
+    match = reindex_trigger(collection)["match"]
+    automations = httpx.post(f"{api_url}/automations/filter", json={}, timeout=5).json()
+    return any(a["enabled"] and a["trigger"].get("match") == match for a in automations)
+
+
 def _flow_run_counts(api_url: str, since: str) -> dict[str, int]:
     """Flow runs by flow name, of those started after `since` (the server is shared with other tests)."""
     body = {"limit": 200, "flow_runs": {"start_time": {"after_": since}}}
@@ -75,62 +72,57 @@ def _flow_run_counts(api_url: str, since: str) -> dict[str, int]:
 
 
 def test_uploads_overwrites_and_deletes_reach_the_index_through_events_alone(
-    tmp_path, prefect_server, weaviate_env, weaviate_client, monkeypatch
+    tmp_path, prefect_server, weaviate_env, weaviate_client
 ):
     test_started = datetime.now(UTC).isoformat()
     listen_port = devservices.free_port()
-    minio = devservices.start_minio(
-        tmp_path / "minio",
-        extra_env={
-            f"MINIO_NOTIFY_WEBHOOK_ENABLE_{TARGET}": "on",
-            f"MINIO_NOTIFY_WEBHOOK_ENDPOINT_{TARGET}": f"http://127.0.0.1:{listen_port}/s3-events",
-            f"MINIO_NOTIFY_WEBHOOK_AUTH_TOKEN_{TARGET}": TOKEN,
-            f"MINIO_NOTIFY_WEBHOOK_QUEUE_DIR_{TARGET}": str(tmp_path / "minio-events"),
-        },
-    )
-    import boto3
-
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=minio.url,
-        aws_access_key_id=devservices.MINIO_USER,
-        aws_secret_access_key=devservices.MINIO_PASSWORD,
-        region_name="us-east-1",
-    )
-    bucket = "handbook"
-    s3.create_bucket(Bucket=bucket)
-    s3.put_bucket_notification_configuration(
-        Bucket=bucket,
-        NotificationConfiguration={
-            "QueueConfigurations": [
-                {
-                    "QueueArn": f"arn:minio:sqs::{TARGET}:webhook",
-                    "Events": ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"],
-                    "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "docs/"}]}},
-                }
-            ]
-        },
-    )
-    env = {
-        **os.environ,
-        "PREFECT_API_URL": prefect_server.url,
-        "PREFECT_RUNNER_POLL_FREQUENCY": "1",
-        "RAGKEEPER_SOURCE__URI": f"s3://{bucket}/docs/",
-        "RAGKEEPER_S3__ENDPOINT_URL": minio.url,
-        "RAGKEEPER_S3__ACCESS_KEY_ID": devservices.MINIO_USER,
-        "RAGKEEPER_S3__SECRET_ACCESS_KEY": devservices.MINIO_PASSWORD,
-        "RAGKEEPER_S3__REGION": "us-east-1",
-        "RAGKEEPER_S3__ADDRESSING_STYLE": "path",
-        "RAGKEEPER_LISTEN__TOKEN": TOKEN,
-        "RAGKEEPER_LISTEN__DEBOUNCE_SECONDS": "1",
-        **{f"RAGKEEPER_SCHEDULE__{flow}_CRON": NOT_SOON for flow in ("INGEST", "RECONCILE", "RETRAIN")},
-    }
-    logs = [tmp_path / "listen.log", tmp_path / "serve.log"]
-    listener = _spawn(["listen", "--port", str(listen_port)], env, logs[0])
-    server = _spawn(["serve"], env, logs[1])
-    try:
+    with ExitStack() as started:  # whatever was started is stopped, last first, however the test ends
+        minio = devservices.start_minio(
+            tmp_path / "minio",
+            extra_env={
+                f"MINIO_NOTIFY_WEBHOOK_ENABLE_{TARGET}": "on",
+                f"MINIO_NOTIFY_WEBHOOK_ENDPOINT_{TARGET}": f"http://127.0.0.1:{listen_port}/s3-events",
+                f"MINIO_NOTIFY_WEBHOOK_AUTH_TOKEN_{TARGET}": TOKEN,
+                f"MINIO_NOTIFY_WEBHOOK_QUEUE_DIR_{TARGET}": str(tmp_path / "minio-events"),
+            },
+        )
+        started.callback(minio.stop)
+        s3 = minio_client(minio.url)
+        bucket = "handbook"
+        s3.create_bucket(Bucket=bucket)
+        s3.put_bucket_notification_configuration(
+            Bucket=bucket,
+            NotificationConfiguration={
+                "QueueConfigurations": [
+                    {
+                        "QueueArn": f"arn:minio:sqs::{TARGET}:webhook",
+                        "Events": ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"],
+                        "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "docs/"}]}},
+                    }
+                ]
+            },
+        )
+        env = {
+            **minio_settings(minio.url),
+            "PREFECT_API_URL": prefect_server.url,
+            "PREFECT_RUNNER_POLL_FREQUENCY": "1",
+            "RAGKEEPER_SOURCE__URI": f"s3://{bucket}/docs/",
+            "RAGKEEPER_LISTEN__TOKEN": TOKEN,
+            "RAGKEEPER_LISTEN__DEBOUNCE_SECONDS": "1",
+            **{f"RAGKEEPER_SCHEDULE__{flow}_CRON": NOT_SOON for flow in ("INGEST", "RECONCILE", "RETRAIN")},
+        }
+        logs = [tmp_path / "listen.log", tmp_path / "serve.log"]
+        listener = start_cli("listen", "--port", str(listen_port), log=logs[0], env=env)
+        started.callback(_stop, listener)
+        server = start_cli("serve", log=logs[1], env=env)
+        started.callback(_stop, server)
         devservices.wait_http(f"http://127.0.0.1:{listen_port}/healthz", 60, listener)  # type: ignore[arg-type]
-        _until("the reindex deployment to be served", lambda: _deployed(prefect_server.url), 90, logs)
+        _until(
+            "the reindex trigger of this collection to be created",
+            lambda: _trigger_created(prefect_server.url, weaviate_env),
+            90,
+            logs,
+        )
 
         def indexed() -> dict[str, str]:
             return {uri: s["etag"] for uri, s in state_records(weaviate_client, weaviate_env).items()}
@@ -141,15 +133,14 @@ def test_uploads_overwrites_and_deletes_reach_the_index_through_events_alone(
         def uri(n: int) -> str:
             return f"s3://{bucket}/docs/doc{n}.md"
 
-        for n in range(3):
-            s3.put_object(Bucket=bucket, Key=f"docs/doc{n}.md", Body=_doc(n))
-        s3.put_object(Bucket=bucket, Key="elsewhere/ignored.md", Body=_doc(9))  # filtered by MinIO
+        _seed(s3, bucket, 3)
+        s3.put_object(Bucket=bucket, Key="elsewhere/ignored.md", Body=doc(9))  # filtered by MinIO
         expected = {uri(n): etag(f"docs/doc{n}.md") for n in range(3)}
         upload = _until(
             "three uploads to be indexed", lambda: indexed() == expected, CHANGE_BOUND_SECONDS, logs
         )
 
-        s3.put_object(Bucket=bucket, Key="docs/doc1.md", Body=_doc(1, "-revised"))
+        s3.put_object(Bucket=bucket, Key="docs/doc1.md", Body=doc(1, "-revised"))
         expected[uri(1)] = etag("docs/doc1.md")
         overwrite = _until(
             "the overwrite to be indexed", lambda: indexed() == expected, CHANGE_BOUND_SECONDS, logs
@@ -172,12 +163,3 @@ def test_uploads_overwrites_and_deletes_reach_the_index_through_events_alone(
         assert counts.get("ingest", 0) == 0, counts  # no scheduled sync helped
         assert 3 <= counts.get("reindex", 0) <= 5, counts  # debounced: about one run per change
         print(f"seconds to index: upload {upload:.1f}, overwrite {overwrite:.1f}, delete {delete:.1f}")
-    finally:
-        _stop(server)
-        _stop(listener)
-        minio.stop()
-
-
-def _deployed(api_url: str) -> bool:
-    response = httpx.get(f"{api_url}/deployments/name/reindex/on-change", timeout=5)
-    return response.status_code == 200

@@ -3,18 +3,19 @@
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.conftest import CORPUS, REPO
 from tests.support.index import chunk_identities
 
 pytestmark = pytest.mark.e2e
 
-REPO = Path(__file__).resolve().parents[2]
-CORPUS = REPO / "examples" / "corpus"
+DEPLOYMENTS = ("ingest/scheduled", "reindex/on-change", "reconcile/scheduled", "retrain/scheduled")
 
 
 def _prefect(*args: str, env: dict[str, str], timeout: float = 180) -> subprocess.CompletedProcess[str]:
@@ -24,8 +25,22 @@ def _prefect(*args: str, env: dict[str, str], timeout: float = 180) -> subproces
     )
 
 
+@pytest.fixture
+def deployments_removed_afterwards(prefect_server) -> Iterator[None]:
+    """The session's Prefect server is shared: `ragkeeper serve` in a later test reuses these names,
+    and runs of a deployment first made by `prefect deploy` (no `path`) crash loading their flow."""
+    yield
+    for name in DEPLOYMENTS:
+        found = httpx.get(f"{prefect_server.url}/deployments/name/{name}", timeout=10)
+        if found.status_code == 200:
+            deployment_id = found.json()["id"]
+            owned = f"{prefect_server.url}/automations/owned-by/prefect.deployment.{deployment_id}"
+            httpx.delete(owned, timeout=10).raise_for_status()
+            httpx.delete(f"{prefect_server.url}/deployments/{deployment_id}", timeout=10).raise_for_status()
+
+
 def test_prefect_deploy_creates_the_deployments_and_a_worker_runs_them(
-    prefect_server, weaviate_env, weaviate_client, tmp_path
+    prefect_server, weaviate_env, weaviate_client, tmp_path, deployments_removed_afterwards
 ):
     test_started = datetime.now(UTC).isoformat()
     pool = f"pool-{weaviate_env.lower()}"
@@ -44,8 +59,9 @@ def test_prefect_deploy_creates_the_deployments_and_a_worker_runs_them(
     assert deployed.returncode == 0, deployed.stdout[-3000:] + deployed.stderr[-3000:]
 
     api = prefect_server.url
-    names = {"ingest/scheduled", "reindex/on-change", "reconcile/scheduled", "retrain/scheduled"}
-    deployments = {name: httpx.get(f"{api}/deployments/name/{name}", timeout=10).json() for name in names}
+    deployments = {
+        name: httpx.get(f"{api}/deployments/name/{name}", timeout=10).json() for name in DEPLOYMENTS
+    }
     assert {d["work_pool_name"] for d in deployments.values()} == {pool}
     assert deployments["ingest/scheduled"]["schedules"][0]["schedule"]["cron"] == "0 * * * *"
     assert deployments["reindex/on-change"]["schedules"] == []

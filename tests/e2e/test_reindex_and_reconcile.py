@@ -9,21 +9,11 @@ from ragkeeper.flows.ingest import ingest
 from ragkeeper.flows.reconcile import reconcile
 from ragkeeper.flows.reindex import reindex
 from ragkeeper.settings import load_settings
-from tests.e2e.test_sync import SECTIONS, SMALL_CHUNKS
+from tests.e2e.test_sync import _seed, doc
 from tests.support.index import chunk_identities, serving_collection, state_records
 from tests.support.prefect_reads import latest_artifact
 
-pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(autouse=True)
-def _small_chunks(monkeypatch):
-    for name, value in {**SMALL_CHUNKS, "RAGKEEPER_PARSE__COMBINE_UNDER_N_CHARS": "0"}.items():
-        monkeypatch.setenv(name, value)
-
-
-def _doc(n: int, variant: str = "") -> bytes:
-    return (f"# Document {n}\n\n" + "\n".join(SECTIONS.values()).replace("Alpha", f"A{n}{variant}")).encode()
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("small_chunks")]
 
 
 def _expected(bucket, weaviate_client, weaviate_env):
@@ -36,14 +26,13 @@ def _expected(bucket, weaviate_client, weaviate_env):
 def test_reindex_touches_exactly_the_named_objects(
     prefect_harness, s3_env, s3_client, bucket, weaviate_env, weaviate_client
 ):
-    for n in range(4):
-        s3_client.put_object(Bucket=bucket, Key=f"docs/doc{n}.md", Body=_doc(n))
+    _seed(s3_client, bucket, 4)
     source = f"s3://{bucket}/docs/"
     ingest(source=source)
-    s3_client.put_object(Bucket=bucket, Key="docs/doc1.md", Body=_doc(1, "-edited"))
-    s3_client.put_object(Bucket=bucket, Key="docs/doc4.md", Body=_doc(4))
+    s3_client.put_object(Bucket=bucket, Key="docs/doc1.md", Body=doc(1, "-edited"))
+    s3_client.put_object(Bucket=bucket, Key="docs/doc4.md", Body=doc(4))
     s3_client.delete_object(Bucket=bucket, Key="docs/doc2.md")
-    s3_client.put_object(Bucket=bucket, Key="docs/doc3.md", Body=_doc(3, "-not-named"))
+    s3_client.put_object(Bucket=bucket, Key="docs/doc3.md", Body=doc(3, "-not-named"))
     uri = f"s3://{bucket}/docs/doc{{}}.md".format
 
     result = reindex(uris=[uri(1), uri(4), uri(2), uri(0), f"s3://{bucket}/elsewhere/x.md"], source=source)
@@ -62,8 +51,7 @@ def test_reindex_touches_exactly_the_named_objects(
 def test_reindex_without_uris_retries_interrupted_objects(
     prefect_harness, s3_env, s3_client, bucket, weaviate_env, weaviate_client
 ):
-    for n in range(3):
-        s3_client.put_object(Bucket=bucket, Key=f"docs/doc{n}.md", Body=_doc(n))
+    _seed(s3_client, bucket, 3)
     ingest(source=f"s3://{bucket}/docs/")
     name = f"{serving_collection(weaviate_client, weaviate_env)}State"
     records = weaviate_client.collections.get(name)
@@ -81,8 +69,7 @@ def test_reindex_without_uris_retries_interrupted_objects(
 def test_reconcile_repairs_orphans_missing_chunks_and_lost_records(
     prefect_harness, s3_env, s3_client, bucket, weaviate_env, weaviate_client
 ):
-    for n in range(4):
-        s3_client.put_object(Bucket=bucket, Key=f"docs/doc{n}.md", Body=_doc(n))
+    _seed(s3_client, bucket, 4)
     ingest(source=f"s3://{bucket}/docs/")
     physical = serving_collection(weaviate_client, weaviate_env)
     chunks = weaviate_client.collections.get(physical)
@@ -120,12 +107,11 @@ def test_every_run_leaves_a_record_that_status_reads(
 ):
     from ragkeeper.status import collect_status
 
-    for n in range(5):
-        s3_client.put_object(Bucket=bucket, Key=f"docs/doc{n}.md", Body=_doc(n))
+    _seed(s3_client, bucket, 5)
     s3_client.put_object(Bucket=bucket, Key="docs/empty.md", Body=b"")
     monkeypatch.setenv("RAGKEEPER_SOURCE__URI", f"s3://{bucket}/docs/")
     ingest()
-    s3_client.put_object(Bucket=bucket, Key="docs/doc9.md", Body=_doc(9))
+    s3_client.put_object(Bucket=bucket, Key="docs/doc9.md", Body=doc(9))
     s3_client.delete_object(Bucket=bucket, Key="docs/doc0.md")
 
     status = collect_status(load_settings())

@@ -6,7 +6,7 @@ import pytest
 
 from tests.conftest import OPENAI_TEST_KEY
 from tests.support.cli import run_cli
-from tests.support.openai_finetuning import JobTiming
+from tests.support.openai_finetuning import FAST
 from tests.support.style_datasets import BASE_MODEL, jsonl, valid_dataset
 
 pytestmark = pytest.mark.e2e
@@ -16,8 +16,7 @@ KEY = OPENAI_TEST_KEY
 
 @pytest.fixture
 def cli_env(server, prefect_server, tmp_path) -> dict[str, str]:
-    server.reset()
-    server.finetune.timing = JobTiming(validating=0.05, queued=0.05, running=0.3, steps=3)
+    server.finetune.timing = FAST
     training = tmp_path / "tone.jsonl"
     training.write_bytes(valid_dataset(12))
     broken = tmp_path / "broken.jsonl"

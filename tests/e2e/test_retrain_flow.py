@@ -5,6 +5,7 @@ import json
 import logging
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -17,7 +18,7 @@ from ragkeeper.models import JobSpec
 from ragkeeper.registry import current_model
 from ragkeeper.settings import load_settings
 from tests.conftest import OPENAI_TEST_KEY
-from tests.support.openai_finetuning import JobTiming
+from tests.support.openai_finetuning import FAST, JobTiming
 from tests.support.prefect_reads import events_of, flow_run_logs, latest_artifact
 from tests.support.style_datasets import (
     BASE_MODEL,
@@ -31,13 +32,11 @@ from tests.support.style_datasets import (
 pytestmark = pytest.mark.e2e
 
 KEY = OPENAI_TEST_KEY
-FAST = JobTiming(validating=0.05, queued=0.05, running=0.3, steps=3)
 
 
 @pytest.fixture
 def retrain_env(server, tmp_path, monkeypatch):
     """Settings for fast retrain runs against the stand-in; returns a function that sets the datasets."""
-    server.reset()
     server.finetune.timing = FAST
     for name, value in {
         "RAGKEEPER_OPENAI__BASE_URL": server.base_url,
@@ -59,6 +58,15 @@ def retrain_env(server, tmp_path, monkeypatch):
 
 def unique(name: str) -> str:
     return f"{name}-{uuid.uuid4().hex[:8]}"
+
+
+def one_dataset(retrain_env, tmp_path: Path, prefix: str) -> tuple[str, Path]:
+    """The only dataset: a unique name starting with `prefix`, and a local file of 12 valid examples."""
+    name = unique(prefix)
+    path = tmp_path / f"{prefix}.jsonl"
+    path.write_bytes(valid_dataset(12))
+    retrain_env({"name": name, "uri": str(path)})
+    return name, path
 
 
 def test_a_change_trains_exactly_one_model_and_an_unchanged_dataset_none(
@@ -128,10 +136,7 @@ def test_a_change_trains_exactly_one_model_and_an_unchanged_dataset_none(
 
 
 def test_a_failed_job_leaves_the_previous_model_current(prefect_harness, retrain_env, server, tmp_path):
-    name = unique("legal-tone")
-    path = tmp_path / "legal.jsonl"
-    path.write_bytes(valid_dataset(12))
-    retrain_env({"name": name, "uri": str(path)})
+    name, path = one_dataset(retrain_env, tmp_path, "legal-tone")
     good = retrain().outcomes[0]
     assert good.status == "succeeded"
 
@@ -168,10 +173,7 @@ def task_logs_at_info() -> Iterator[None]:
 def test_a_job_still_running_is_handed_over_and_the_next_run_attaches(
     prefect_harness, retrain_env, server, tmp_path, monkeypatch, task_logs_at_info
 ):
-    name = unique("slow")
-    path = tmp_path / "slow.jsonl"
-    path.write_bytes(valid_dataset(12))
-    retrain_env({"name": name, "uri": str(path)})
+    name, _ = one_dataset(retrain_env, tmp_path, "slow")
     server.finetune.timing = JobTiming(validating=0.05, queued=0.05, running=1.5, steps=3)
     monkeypatch.setenv("RAGKEEPER_RETRAIN__MAX_FOLLOW_SECONDS", "0.2")
 
@@ -211,10 +213,7 @@ def test_a_job_whose_run_died_before_announcing_it_is_announced_by_the_next_run(
     prefect_harness, retrain_env, server, tmp_path
 ):
     """The state a run SIGKILLed right after creating its job leaves (the CLI tests kill real runs)."""
-    name = unique("orphan")
-    path = tmp_path / "orphan.jsonl"
-    path.write_bytes(valid_dataset(12))
-    retrain_env({"name": name, "uri": str(path)})
+    name, _ = one_dataset(retrain_env, tmp_path, "orphan")
     fingerprint = retrain(dry_run=True).outcomes[0].fingerprint
     tuner = OpenAIFineTuner(load_settings().openai)
     orphan = tuner.create_job(
@@ -237,10 +236,7 @@ def test_a_second_job_of_one_version_is_cancelled_and_reported_without_a_failure
     prefect_harness, retrain_env, server, tmp_path
 ):
     """What two runs racing past the lookup leave when the loser could not cancel its own job."""
-    name = unique("twins")
-    path = tmp_path / "twins.jsonl"
-    path.write_bytes(valid_dataset(12))
-    retrain_env({"name": name, "uri": str(path)})
+    name, _ = one_dataset(retrain_env, tmp_path, "twins")
     fingerprint = retrain(dry_run=True).outcomes[0].fingerprint
     server.finetune.timing = JobTiming(validating=0.05, queued=0.05, running=2.0, steps=3)
     tuner = OpenAIFineTuner(load_settings().openai)
@@ -267,10 +263,7 @@ def test_a_second_job_of_one_version_is_cancelled_and_reported_without_a_failure
 def test_a_provider_that_drops_job_metadata_still_gets_one_job_per_version(
     prefect_harness, retrain_env, server, tmp_path, monkeypatch
 ):
-    name = unique("no-metadata")
-    path = tmp_path / "plain.jsonl"
-    path.write_bytes(valid_dataset(12))
-    retrain_env({"name": name, "uri": str(path)})
+    one_dataset(retrain_env, tmp_path, "no-metadata")
     server.finetune.drops_metadata = True
     server.finetune.timing = JobTiming(validating=0.05, queued=0.05, running=1.5, steps=3)
     monkeypatch.setenv("RAGKEEPER_RETRAIN__MAX_FOLLOW_SECONDS", "0.2")
@@ -292,10 +285,7 @@ def test_a_provider_that_drops_job_metadata_still_gets_one_job_per_version(
 def test_a_dataset_back_at_an_earlier_version_gets_that_model_back_without_a_new_job(
     prefect_harness, retrain_env, server, tmp_path
 ):
-    name = unique("revert")
-    path = tmp_path / "revert.jsonl"
-    retrain_env({"name": name, "uri": str(path)})
-    path.write_bytes(valid_dataset(12))
+    name, path = one_dataset(retrain_env, tmp_path, "revert")
     first = retrain().outcomes[0]
     path.write_bytes(valid_dataset(13))
     second = retrain().outcomes[0]

@@ -4,7 +4,7 @@ runs; the index must come out exactly as a single-process run builds it."""
 import pytest
 
 from ragkeeper.flows.ingest import ingest
-from tests.e2e.test_sync import SECTIONS
+from tests.e2e.test_sync import _seed, doc
 from tests.support.index import chunk_identities, state_records
 
 pytestmark = pytest.mark.e2e
@@ -22,8 +22,7 @@ def test_dask_cluster_and_shards_build_the_same_index_as_one_process(
     prefect_harness, s3_env, s3_client, bucket, weaviate_env, weaviate_client, monkeypatch
 ):
     for n in range(12):
-        body = f"# Document {n}\n\n" + "\n".join(SECTIONS.values()).replace("Alpha", f"A{n}")
-        s3_client.put_object(Bucket=bucket, Key=f"docs/doc{n:02d}.md", Body=body.encode())
+        s3_client.put_object(Bucket=bucket, Key=f"docs/doc{n:02d}.md", Body=doc(n))
     s3_client.put_object(Bucket=bucket, Key="docs/empty.md", Body=b"")
     monkeypatch.setenv("RAGKEEPER_INGEST__OBJECTS_PER_TASK", "2")
     source = f"s3://{bucket}/docs/"
@@ -62,9 +61,7 @@ def test_sharded_run_with_too_many_failures_overall_writes_nothing(
 ):
     from ragkeeper.core.sync_plan import TooManyFailures
 
-    for n in range(6):
-        body = f"# Document {n}\n\n" + "\n".join(SECTIONS.values()).replace("Alpha", f"A{n}")
-        s3_client.put_object(Bucket=bucket, Key=f"docs/doc{n}.md", Body=body.encode())
+    _seed(s3_client, bucket, 6)
     for n in range(2):  # 2 of 8 fail: 25% of the run, whichever shard each lands in
         s3_client.put_object(Bucket=bucket, Key=f"docs/empty{n}.md", Body=b"")
     monkeypatch.setenv("RAGKEEPER_INGEST__SHARDS", "3")

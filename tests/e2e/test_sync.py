@@ -13,14 +13,11 @@ SECTIONS = {
     "beta": "# Beta\n\nBeta explains how API keys are rotated every ninety days by the platform team.\n",
     "gamma": "# Gamma\n\nGamma lists the runbooks for outages of the vector database cluster.\n",
 }
-SMALL_CHUNKS = {"RAGKEEPER_PARSE__MAX_CHARACTERS": "200", "RAGKEEPER_PARSE__NEW_AFTER_N_CHARS": "150"}
 
 
-@pytest.fixture
-def small_chunks(monkeypatch):
-    for name, value in SMALL_CHUNKS.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("RAGKEEPER_PARSE__COMBINE_UNDER_N_CHARS", "0")
+def doc(n: int, variant: str = "") -> bytes:
+    """Test document number n: a title and the three SECTIONS, "Alpha" renamed to A{n}{variant}."""
+    return (f"# Document {n}\n\n" + "\n".join(SECTIONS.values()).replace("Alpha", f"A{n}{variant}")).encode()
 
 
 def _put(s3, bucket, key, text):
@@ -28,13 +25,9 @@ def _put(s3, bucket, key, text):
 
 
 def _seed(s3, bucket, count=5):
+    """Documents 0 to count-1 as docs/doc{n}.md."""
     for n in range(count):
-        _put(
-            s3,
-            bucket,
-            f"doc{n}.md",
-            f"# Document {n}\n\n" + "\n".join(SECTIONS.values()).replace("Alpha", f"A{n}"),
-        )
+        s3.put_object(Bucket=bucket, Key=f"docs/doc{n}.md", Body=doc(n))
 
 
 def test_unchanged_objects_cost_no_parse_embedding_or_write(

@@ -4,11 +4,7 @@ Three real `ragkeeper ingest` processes against one Prefect server: the first ho
 write lease while slow embeddings (the stand-in answers after a delay) keep it busy.
 """
 
-import os
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import httpx
 import pytest
@@ -18,7 +14,7 @@ from ragkeeper.adapters.weaviate_store import WeaviateStore
 from ragkeeper.settings import load_settings
 from ragkeeper.tasks.write_lease import lease_name
 from tests.e2e.test_sync import _seed
-from tests.support.cli import run_cli
+from tests.support.cli import run_cli, start_cli
 
 pytestmark = pytest.mark.e2e
 
@@ -35,15 +31,8 @@ def test_a_second_run_skips_or_waits_and_writes_never_interleave(
     monkeypatch.setenv("RAGKEEPER_INGEST__OBJECTS_PER_TASK", "1")
     openai_env.faults.latency_seconds = 2.0
     source = f"s3://{bucket}/docs/"
-    env = {**os.environ, "PREFECT_API_URL": prefect_server.url, "COLUMNS": "200"}
     log = tmp_path / "first.log"
-    with log.open("wb") as out:
-        first = subprocess.Popen(
-            [str(Path(sys.executable).parent / "ragkeeper"), "ingest", source],
-            env=env,
-            stdout=out,
-            stderr=out,
-        )
+    first = start_cli("ingest", source, log=log, env={"PREFECT_API_URL": prefect_server.url})
     try:
         deadline = time.monotonic() + 120
         while _active_slots(prefect_server.url, lease_name(weaviate_env)) < 1:
@@ -66,13 +55,11 @@ def test_a_second_run_skips_or_waits_and_writes_never_interleave(
 
     store = WeaviateStore(load_settings().weaviate)
     try:
-        runs = {r.outcome: r for r in WeaviateRunLog(store, weaviate_env).recent(10)}
-        completed = sorted(
-            (r for r in WeaviateRunLog(store, weaviate_env).recent(10) if r.outcome == "succeeded"),
-            key=lambda r: r.started_at,
-        )
+        recent = WeaviateRunLog(store, weaviate_env).recent(10)
     finally:
         store.close()
+    runs = {r.outcome: r for r in recent}
+    completed = sorted((r for r in recent if r.outcome == "succeeded"), key=lambda r: r.started_at)
     assert set(runs) == {"succeeded", "skipped"}
     assert len(completed) == 2
     holder, waiter = completed

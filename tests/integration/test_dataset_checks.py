@@ -26,9 +26,6 @@ def test_a_valid_dataset_passes_and_its_tokens_are_counted(checker):
 
     assert report.errors == ()
     assert (report.training_examples, report.validation_examples) == (12, 2)
-    first = example(0)["messages"]
-    per_message = sum(3 + count_tokens(m["role"]) + count_tokens(m["content"]) for m in first)
-    assert report.training_tokens > 12 * per_message  # every example at least as long as the first
     assert report.training_tokens == sum(
         3 + sum(3 + count_tokens(m["role"]) + count_tokens(m["content"]) for m in example(n)["messages"])
         for n in range(12)
@@ -49,10 +46,6 @@ def test_each_kind_of_broken_dataset_is_an_error_naming_its_line(checker, kind):
     assert {(p.file, p.line) for p in report.errors} == {
         (broken.file, n) for n in (broken.line, *broken.also_at)
     }
-
-
-def test_at_least_fifteen_kinds_are_covered():
-    assert len(BROKEN) >= 15
 
 
 def test_missing_system_or_user_messages_are_warnings_only(checker):

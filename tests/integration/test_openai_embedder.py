@@ -26,11 +26,6 @@ KEY = OPENAI_TEST_KEY
 MODEL = "text-embedding-3-small"
 
 
-@pytest.fixture(autouse=True)
-def _fresh(server: OpenAITestServer) -> None:
-    server.reset()
-
-
 def make(server: OpenAITestServer, key: str = KEY, max_retries: int = 2, timeout: float = 10.0, **embed):
     embed.setdefault("model", MODEL)
     embed.setdefault("dimensions", 64)

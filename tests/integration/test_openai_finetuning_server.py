@@ -17,7 +17,6 @@ KEY = OPENAI_TEST_KEY
 
 @pytest.fixture
 def clock(server) -> ManualClock:
-    server.reset()
     return server.finetune.use_manual_clock(JobTiming(validating=1, queued=1, running=4, steps=4))
 
 

@@ -8,15 +8,34 @@ import sys
 from pathlib import Path
 
 
+def _command(args: tuple[str, ...]) -> list[str]:
+    return [str(Path(sys.executable).parent / "ragkeeper"), *args]
+
+
+def _environment(env: dict[str, str] | None) -> dict[str, str]:
+    return {**os.environ, "COLUMNS": "200", **(env or {})}
+
+
 def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 300):
     """Run `ragkeeper ARGS` with the test environment (plus `env`); return the CompletedProcess."""
-    command = [str(Path(sys.executable).parent / "ragkeeper"), *args]
     return subprocess.run(
-        command,
-        env={**os.environ, "COLUMNS": "200", **(env or {})},
+        _command(args),
+        env=_environment(env),
         cwd=cwd,
         capture_output=True,
         text=True,
         timeout=timeout,
         check=False,
     )
+
+
+def start_cli(*args: str, log: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """Start `ragkeeper ARGS` like `run_cli`, in its own session, stdout and stderr going to `log`."""
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            _command(args),
+            env=_environment(env),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )

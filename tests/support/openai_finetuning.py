@@ -57,6 +57,9 @@ class JobTiming:
     steps: int = 4
 
 
+FAST = JobTiming(validating=0.05, queued=0.05, running=0.3, steps=3)  # for end-to-end runs
+
+
 @dataclass
 class FinetuneStats:
     """What the fine-tuning endpoints did; a test reads these."""
@@ -66,7 +69,6 @@ class FinetuneStats:
     jobs_created: int = 0
     jobs_rejected: int = 0
     jobs_cancelled: int = 0
-    uploaded_names: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -216,7 +218,6 @@ class FineTuningStandIn:
             stored = _File(f"file-{uuid.uuid4().hex[:24]}", filename, purpose, content, int(time.time()))
             self.files[stored.id] = stored
             self.stats.files_uploaded += 1
-            self.stats.uploaded_names.append(filename)
         return Reply(200, stored.body())
 
     def retrieve_file(self, request: Request) -> Reply:

@@ -1,11 +1,8 @@
-from pathlib import Path
-
 import yaml
 
 from ragkeeper.deployments import deployment_specs, render_prefect_yaml
 from ragkeeper.settings import load_settings
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.conftest import REPO
 
 
 def test_committed_prefect_yaml_is_what_the_default_settings_render():
