@@ -47,6 +47,18 @@ class TooManyFailures(TerminalError):
     """More documents failed than `quality.max_failure_share` allows; nothing was written."""
 
 
+class QualityCheckFailed(TerminalError):
+    """A quality check whose failure means the pipeline itself is broken failed; the run stops."""
+
+
+class WriteNotConfirmed(TransientError):
+    """Weaviate did not confirm every chunk a write sent (retried; the run fails if it persists)."""
+
+
+class LeaseLost(TerminalError):
+    """The run no longer holds its collection's write lease; it stopped before writing more."""
+
+
 class BudgetExceeded(TerminalError):
     """The estimated cost of a run is above the limit the caller set."""
 

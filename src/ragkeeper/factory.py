@@ -50,7 +50,11 @@ def make_source(settings: Settings) -> ObjectSource:
 
 
 def make_parser(settings: Settings) -> Parser:
-    """The unstructured parser (checks the spaCy model on creation)."""
+    """The unstructured parser: in worker processes (`ingest.parse_workers`), or in this process for 0."""
+    if settings.ingest.parse_workers > 0:
+        from ragkeeper.adapters.parse_pool import ProcessPoolParser
+
+        return ProcessPoolParser(settings.parse, settings.ingest)
     from ragkeeper.adapters.parsing import UnstructuredParser
 
     return UnstructuredParser(settings.parse)

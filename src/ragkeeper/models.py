@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Literal
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,6 +16,54 @@ class SourceObject:
     size: int
     etag: str
     modified: datetime | None = None
+
+
+# pending: written before an object's chunks change; a crash leaves it, and the next run redoes it.
+Status = Literal["indexed", "quarantined", "pending"]
+
+
+@dataclass(frozen=True, slots=True)
+class IndexedState:
+    """What the index holds for one source object, written only after its chunks are in place."""
+
+    uri: str
+    etag: str
+    config_hash: str
+    chunk_ids: tuple[str, ...]
+    status: Status = "indexed"
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SyncPlan:
+    """The work of one run.
+
+    `changed` pairs each object with its previous state; `config_hash` is the pipeline fingerprint
+    the plan was made with, which the records it leads to carry.
+    """
+
+    new: tuple[SourceObject, ...] = ()
+    changed: tuple[tuple[SourceObject, IndexedState], ...] = ()
+    unchanged: tuple[SourceObject, ...] = ()
+    deleted: tuple[IndexedState, ...] = ()
+    indexed_before: int = 0
+    previous: dict[str, IndexedState] = field(default_factory=dict)
+    config_hash: str = ""
+
+    @property
+    def to_process(self) -> tuple[SourceObject, ...]:
+        """Objects to parse, embed and write: new, then changed."""
+        return self.new + tuple(obj for obj, _ in self.changed)
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedSync:
+    """What a run will do: its plan, how many objects the source listed, its root, repairs already made."""
+
+    plan: SyncPlan
+    seen: int
+    root_uri: str
+    repairs: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,19 +118,32 @@ class ParsedDocument:
 
 
 @dataclass(frozen=True, slots=True)
+class ExcludedChunk:
+    """A chunk left out of the index while its document is indexed: which check excluded it, and why."""
+
+    uri: str
+    chunk_id: str
+    chunk_index: int
+    check: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class QualityReport:
-    """Outcome of the quality gate over a set of documents."""
+    """What the quality gate found in a group of documents.
+
+    `failures`: documents whose document-level checks failed, with the reasons (they are quarantined).
+    `excluded`: chunks that failed a chunk-level check (left out; see `core.quality.verdicts`).
+    `run_failures`: findings of checks whose failure means the pipeline is broken (the run fails).
+    """
 
     documents_checked: int
     chunks_checked: int
     failures: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    excluded: tuple[ExcludedChunk, ...] = ()
+    run_failures: tuple[str, ...] = ()
     expectation_results: tuple[dict[str, object], ...] = ()
     data_docs_path: str | None = None
-
-    @property
-    def failed_share(self) -> float:
-        """Share of checked documents that failed (0 when none were checked)."""
-        return len(self.failures) / self.documents_checked if self.documents_checked else 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,9 +168,18 @@ class SearchHit:
 
 @dataclass(frozen=True, slots=True)
 class WriteResult:
-    """What writing a batch of parsed documents did."""
+    """What writing batches of parsed documents did; results of several batches add up with `+`.
 
+    `chunks_planned` counts the chunks the written documents should have in the index and
+    `chunks_confirmed` those Weaviate holds after the write; a batch where they differ fails.
+    `chunks_written` counts objects sent (new, or rewritten because a property changed);
+    `chunks_unchanged` those stored exactly as they would be written, so not sent again.
+    """
+
+    chunks_planned: int = 0
+    chunks_confirmed: int = 0
     chunks_written: int = 0
+    chunks_unchanged: int = 0
     chunks_deleted: int = 0
     embeddings_computed: int = 0
     embeddings_reused: int = 0
@@ -116,6 +187,11 @@ class WriteResult:
     embed_seconds: float = 0.0
     write_seconds: float = 0.0
     quarantined: tuple[QuarantinedObject, ...] = ()
+
+    def __add__(self, other: WriteResult) -> WriteResult:
+        """The figures of both writes added up."""
+        values = {name: getattr(self, name) + getattr(other, name) for name in self.__dataclass_fields__}
+        return WriteResult(**values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +210,10 @@ class RunSummary:
     objects_unchanged: int = 0
     objects_deleted: int = 0
     objects_parsed: int = 0
+    chunks_planned: int = 0
+    chunks_confirmed: int = 0
     chunks_written: int = 0
+    chunks_unchanged: int = 0
     chunks_deleted: int = 0
     embeddings_computed: int = 0
     embeddings_reused: int = 0
@@ -143,8 +222,10 @@ class RunSummary:
     estimated_tokens: int = 0
     estimated_cost_usd: float = 0.0
     quarantined: tuple[QuarantinedObject, ...] = ()
+    excluded: tuple[ExcludedChunk, ...] = ()
     stage_seconds: dict[str, float] = field(default_factory=dict)
     dry_run: bool = False
+    stopped: bool = False
     quality: QualityReport | None = None
     flow: str = "ingest"
     skipped: bool = False

@@ -6,12 +6,13 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Protocol, runtime_checkable
 
 from ragkeeper.core.retrain.style_dataset import DatasetFile
-from ragkeeper.core.sync.plan import IndexedState
+from ragkeeper.core.sync.chunk_writes import StoredChunk
 from ragkeeper.models import (
     DatasetCheckReport,
     EmbeddedChunk,
     FailedJobRecord,
     FineTuneJob,
+    IndexedState,
     JobEvent,
     JobRecord,
     JobSpec,
@@ -156,8 +157,12 @@ class VectorStore(Protocol):
         """The embedding model id of the stored vectors, None when the collection is empty or absent."""
         ...
 
-    def fetch_vectors(self, ids: Collection[str]) -> dict[str, tuple[tuple[float, ...], str]]:
-        """Stored vectors and their embedding model id, for those of `ids` that exist."""
+    def fetch_stored(self, ids: Collection[str]) -> dict[str, StoredChunk]:
+        """What is stored under those of `ids` that exist: vector, embedding model, properties."""
+        ...
+
+    def count_ids(self, ids: Collection[str]) -> int:
+        """How many of `ids` the collection holds."""
         ...
 
     def delete_source(self, source_uri: str, keep_ids: Collection[str] = ()) -> int:

@@ -69,7 +69,7 @@ def embedder(settings: Settings) -> Embedder:
 
 def alias_store(settings: Settings) -> VectorStore:
     """The shared, connected VectorStore on the configured collection name: the alias readers use."""
-    return _shared("connection", settings, factory.make_vector_store)
+    return _shared("alias_store", settings, factory.make_vector_store)
 
 
 def generation(settings: Settings) -> Generation:
@@ -116,8 +116,19 @@ def model_registry(settings: Settings) -> ModelRegistry:
     return _shared("model_registry", settings, factory.make_model_registry)
 
 
-# What holds connections; the generation store and the stores beside it are views of "connection".
-_CLOSED_KINDS = ("connection", "embedder", "fine_tuner")
+# What holds connections; the generation store and the stores beside it are views of the alias store's.
+_CLOSED_KINDS = ("alias_store", "embedder", "fine_tuner")
+
+
+def provide(settings: Settings, **instances: Any) -> None:
+    """Use these instances for `settings` in this process, by kind (`source=...`, `parser=...`, ...).
+
+    For tests that run flows on in-memory implementations of the ports. A flow run ends with
+    `close_all`, so they are provided again before each run.
+    """
+    with _lock:
+        for kind, instance in instances.items():
+            _instances[(kind, _identity(settings))] = instance
 
 
 def close_all() -> None:

@@ -118,7 +118,24 @@ class QualitySettings(_Section):
     """Great Expectations quality gate."""
 
     max_failure_share: float = Field(
-        default=0.2, ge=0, le=1, description="A run fails before any write if more documents than this fail."
+        default=0.2,
+        ge=0,
+        le=1,
+        description="A run stops writing and fails once more than this share of its documents failed.",
+    )
+    min_objects_for_failure_share: int = Field(
+        default=20,
+        ge=1,
+        description="The failure share is judged only once a run has processed this many documents.",
+    )
+    max_excluded_chunk_share: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="A document with a larger share of its chunks failing chunk checks is quarantined.",
+    )
+    max_markup_share: float = Field(
+        default=0.5, ge=0, le=1, description="Leaked markup: share of a chunk's characters in tags/entities."
     )
     min_printable_share: float = Field(default=0.9, ge=0, le=1)
     min_chunk_chars: int = Field(default=1, ge=0)
@@ -129,7 +146,9 @@ class QualitySettings(_Section):
         le=1,
         description="Runaway repetition: share of a chunk's lines repeating an earlier one.",
     )
-    documents_per_validation: int = Field(default=500, ge=1, description="Documents per GX validation run.")
+    documents_per_validation: int = Field(
+        default=100, ge=1, description="Documents per Great Expectations validation (one call costs ~0.5 s)."
+    )
     suite_override_file: Path | None = Field(default=None, description="JSON file with extra expectations.")
     data_docs_dir: Path = Field(default=Path("gx/data_docs"), description="Where GX Data Docs are written.")
 
@@ -149,8 +168,17 @@ class SyncSettings(_Section):
     lease_seconds: float = Field(
         default=300,
         ge=60,
-        description="Write lease, renewed while the run lives; a killed run frees it then.",
+        description="Write lease (Prefect's minimum is 60 s); a killed run frees it when it expires.",
     )
+    lease_renew_seconds: float = Field(
+        default=30, gt=0, description="How often a run renews its write lease (at most a third of the lease)."
+    )
+
+    @model_validator(mode="after")
+    def _renewed_well_before_expiry(self) -> SyncSettings:
+        if self.lease_renew_seconds > self.lease_seconds / 3:
+            raise ValueError("lease_renew_seconds must be at most a third of lease_seconds")
+        return self
 
 
 class WeaviateSettings(_Section):
@@ -188,6 +216,19 @@ class IngestSettings(_Section):
         default=16, ge=1, description="Source objects per parse/validate/write task."
     )
     parse_concurrency: int = Field(default=2, ge=1, description="Parse tasks in flight at once.")
+    parse_workers: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        ge=0,
+        description="Parse worker processes (default: one per core); 0 parses in the run's own process.",
+    )
+    parse_timeout_seconds: float = Field(
+        default=300, gt=0, description="A document whose parsing takes longer is stopped and quarantined."
+    )
+    parse_memory_mb: int = Field(
+        default=2048,
+        ge=256,
+        description="A parse worker growing past this is stopped; its document quarantined.",
+    )
     upsert_batch_size: int = Field(default=200, ge=1)
     write_concurrency: int = Field(
         default=1,

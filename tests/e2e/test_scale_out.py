@@ -3,6 +3,8 @@ runs; the index must come out exactly as a single-process run builds it."""
 
 import pytest
 
+from ragkeeper.core.faults import InjectedFault
+from ragkeeper.errors import TooManyFailures
 from ragkeeper.flows.ingest import ingest
 from tests.e2e.test_sync import _seed, doc
 from tests.support.index import chunk_identities, state_records
@@ -56,18 +58,34 @@ def test_dask_cluster_and_shards_build_the_same_index_as_one_process(
     assert (again.objects_unchanged, again.chunks_written) == (13, 0)
 
 
-def test_sharded_run_with_too_many_failures_overall_writes_nothing(
+def test_sharded_run_shares_one_failure_guard(
     prefect_harness, s3_env, s3_client, bucket, weaviate_env, weaviate_client, monkeypatch
 ):
-    from ragkeeper.core.sync.plan import TooManyFailures
-
     _seed(s3_client, bucket, 6)
-    for n in range(2):  # 2 of 8 fail: 25% of the run, whichever shard each lands in
+    for n in range(4):  # 4 of 10 fail: 40% of the run, whichever shard each lands in
         s3_client.put_object(Bucket=bucket, Key=f"docs/empty{n}.md", Body=b"")
     monkeypatch.setenv("RAGKEEPER_INGEST__SHARDS", "3")
     monkeypatch.setenv("RAGKEEPER_INGEST__SHARD_MIN_OBJECTS", "1")
+    monkeypatch.setenv("RAGKEEPER_INGEST__OBJECTS_PER_TASK", "1")
+    monkeypatch.setenv("RAGKEEPER_QUALITY__MIN_OBJECTS_FOR_FAILURE_SHARE", "10")
 
-    with pytest.raises(TooManyFailures, match="2 of 8 documents failed"):
+    with pytest.raises(TooManyFailures, match="4 of 10 documents failed"):
         ingest(source=f"s3://{bucket}/docs/")
-    assert chunk_identities(weaviate_client, weaviate_env) == {}
-    assert state_records(weaviate_client, weaviate_env) == {}
+    records = state_records(weaviate_client, weaviate_env)
+    assert {u for u, r in records.items() if r["status"] == "quarantined"} == {
+        f"s3://{bucket}/docs/empty{n}.md" for n in range(4)
+    }
+    assert all(r["etag"] == "" for r in records.values() if r["status"] == "quarantined")
+
+
+@pytest.mark.timeout(240)
+def test_a_shard_that_fails_before_it_starts_fails_the_run_without_hanging(
+    prefect_harness, s3_env, s3_client, bucket, weaviate_env, monkeypatch
+):
+    _seed(s3_client, bucket, 8)
+    monkeypatch.setenv("RAGKEEPER_INGEST__SHARDS", "2")
+    monkeypatch.setenv("RAGKEEPER_INGEST__SHARD_MIN_OBJECTS", "1")
+    monkeypatch.setenv("RAGKEEPER_FAULT_RAISE_AT", "shard-start:2")
+
+    with pytest.raises(InjectedFault, match="shard-start"):
+        ingest(source=f"s3://{bucket}/docs/")

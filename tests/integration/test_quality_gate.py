@@ -79,28 +79,46 @@ def spam_doc() -> ParsedDocument:
     return make_doc("spam.md", [PARAGRAPH, "spam line\n" * 500])
 
 
-# (document, a fragment of the reason the gate must give)
-BAD_DOCUMENTS = {
+# Document-level failures quarantine: (document, a fragment of the reason the gate must give).
+QUARANTINED = {
     "empty text": (empty_doc, "text present failed: no text was extracted"),
     "binary garbage": (garbage_doc, "printable text failed: printable share 0."),
     "pdf pages without text": (
         missing_pages_doc,
         "every page has text failed: 3 of 5 pages produced elements",
     ),
+}
+# Chunk-level failures exclude the chunk: (document, failing chunk index, check, a fragment of the reason).
+EXCLUDED = {
     "over-long chunk": (
         long_chunk_doc,
-        "chunk 1: chunk length failed: text length 9004 > max_chunk_chars 8000"
+        1,
+        "chunk length",
+        "chunk length failed: text length 9004 > max_chunk_chars 8000"
         " [expect_column_value_lengths_to_be_between(text)]",
-    ),
-    "duplicate chunk ids": (duplicate_id_doc, "unique chunk id failed"),
-    "missing metadata": (
-        missing_metadata_doc,
-        "chunk 1: required metadata failed: source_etag is missing or empty"
-        " [expect_column_values_to_not_be_null(source_etag)]",
     ),
     "runaway repetition": (
         spam_doc,
-        "chunk 1: no runaway repetition failed: repeated-line share 0.998 > max_repeated_line_share 0.5",
+        1,
+        "no runaway repetition",
+        "no runaway repetition failed: repeated-line share 0.998 > max_repeated_line_share 0.5",
+    ),
+    "leaked markup": (
+        lambda: make_doc(
+            "nav.html", [PARAGRAPH, "".join(f'<li><a href="p{n}.html">{n}</a></li>\n' for n in range(30))]
+        ),
+        1,
+        "no leaked markup",
+        "no leaked markup failed: markup share 0.9",
+    ),
+}
+# Failures that mean the pipeline is broken fail the run: (document, a fragment of the finding).
+RUN_FAILURES = {
+    "duplicate chunk ids": (duplicate_id_doc, "chunk 2: unique chunk id failed"),
+    "missing metadata": (
+        missing_metadata_doc,
+        "nometa.md chunk 1: required metadata failed: source_etag is missing or empty"
+        " [expect_column_values_to_not_be_null(source_etag)]",
     ),
 }
 
@@ -113,42 +131,65 @@ def gate(tmp_path_factory: pytest.TempPathFactory) -> GreatExpectationsGate:
 def test_clean_documents_pass(gate):
     pdf = make_doc("ok.pdf", [f"{PARAGRAPH} page {n}" for n in (1, 2)], page_count=2, pages_with_text=2)
     report = gate.validate([clean_doc("a.md"), pdf])
-    assert report.failures == {}
+    assert (report.failures, report.excluded, report.run_failures) == ({}, (), ())
     assert (report.documents_checked, report.chunks_checked) == (2, 5)
-    assert report.failed_share == 0.0
     assert report.expectation_results
     assert all(result["success"] for result in report.expectation_results)
 
 
-@pytest.mark.parametrize("case", list(BAD_DOCUMENTS))
+@pytest.mark.parametrize("case", list(QUARANTINED))
 def test_a_bad_document_fails_with_its_reason_and_its_neighbours_pass(gate, case):
-    build, reason = BAD_DOCUMENTS[case]
+    build, reason = QUARANTINED[case]
     bad = build()
     report = gate.validate([clean_doc("before.md"), bad, clean_doc("after.md")])
     assert list(report.failures) == [bad.obj.uri]
     assert any(reason in line for line in report.failures[bad.obj.uri]), report.failures
-    assert report.failed_share == pytest.approx(1 / 3)
+    assert (report.excluded, report.run_failures) == ((), ())
+
+
+@pytest.mark.parametrize("case", list(EXCLUDED))
+def test_a_bad_chunk_is_excluded_alone_with_its_check_and_reason(gate, case):
+    build, index, check, reason = EXCLUDED[case]
+    bad = build()
+    report = gate.validate([clean_doc("before.md"), bad, clean_doc("after.md")])
+    assert (report.failures, report.run_failures) == ({}, ())
+    (excluded,) = report.excluded
+    assert (excluded.uri, excluded.chunk_index, excluded.chunk_id, excluded.check) == (
+        bad.obj.uri,
+        index,
+        bad.chunks[index].id,
+        check,
+    )
+    assert reason in excluded.reason
+
+
+@pytest.mark.parametrize("case", list(RUN_FAILURES))
+def test_a_broken_pipeline_is_a_run_failure(gate, case):
+    build, finding = RUN_FAILURES[case]
+    report = gate.validate([clean_doc("before.md"), build()])
+    assert report.failures == {} and report.excluded == ()
+    assert any(finding in line for line in report.run_failures), report.run_failures
 
 
 def test_one_batch_maps_every_failure_to_its_own_document(gate):
-    bad = [build() for build, _ in BAD_DOCUMENTS.values()]
+    bad = [build() for build, _ in QUARANTINED.values()]
+    dropped = [build() for build, *_ in EXCLUDED.values()]
     good = [clean_doc(f"good{n}.md") for n in range(3)]
-    report = gate.validate([good[0], *bad, *good[1:]])
+    report = gate.validate([good[0], *bad, *dropped, *good[1:]])
     assert set(report.failures) == {doc.obj.uri for doc in bad}
-    for doc, (_, reason) in zip(bad, BAD_DOCUMENTS.values(), strict=True):
+    for doc, (_, reason) in zip(bad, QUARANTINED.values(), strict=True):
         assert any(reason in line for line in report.failures[doc.obj.uri]), (doc.obj.uri, report.failures)
-    assert report.failed_share == pytest.approx(len(bad) / (len(bad) + len(good)))
-    assert report.chunks_checked == sum(len(doc.chunks) for doc in [*bad, *good])
+    assert [(e.uri, e.chunk_index) for e in report.excluded] == [(d.obj.uri, 1) for d in dropped]
+    assert report.chunks_checked == sum(len(doc.chunks) for doc in [*bad, *dropped, *good])
 
 
-def test_many_failing_chunks_are_summarised(gate):
+def test_many_failing_chunks_are_each_excluded(gate):
     doc = make_doc("huge.md", ["x " * 4100] * 5)
     doc = dataclasses.replace(
         doc, chunks=tuple(dataclasses.replace(c, id=f"id-{c.chunk_index}") for c in doc.chunks)
     )
-    reasons = gate.validate([doc]).failures[doc.obj.uri]
-    assert [line.split(":")[0] for line in reasons[:3]] == ["chunk 0", "chunk 1", "chunk 2"]
-    assert "expect_column_value_lengths_to_be_between(text) failed for 2 more chunks" in reasons
+    report = gate.validate([doc])
+    assert [e.chunk_id for e in report.excluded] == [f"id-{n}" for n in range(5)]
 
 
 def test_expectation_results_are_plain_dicts_for_reporting(gate):
@@ -161,6 +202,7 @@ def test_expectation_results_are_plain_dicts_for_reporting(gate):
         "expectation_type": "expect_column_value_lengths_to_be_between",
         "column": "text",
         "success": False,
+        "action": "drop_chunk",
         "unexpected_count": 1,
         "element_count": 5,
     }
@@ -171,7 +213,6 @@ def test_expectation_results_are_plain_dicts_for_reporting(gate):
 def test_an_empty_batch_is_checked_without_failures(gate):
     report = gate.validate([])
     assert (report.documents_checked, report.chunks_checked, report.failures) == (0, 0, {})
-    assert report.failed_share == 0.0
 
 
 def test_data_docs_index_is_written(tmp_path):
@@ -191,13 +232,18 @@ def _write_overrides(tmp_path: Path, content: object) -> Path:
     return path
 
 
-def test_override_file_adds_expectations_that_fail_documents(tmp_path):
+def test_override_file_adds_expectations_with_their_actions(tmp_path):
     overrides = {
         "chunk": [
             {
                 "type": "expect_column_value_lengths_to_be_between",
                 "kwargs": {"column": "text", "min_value": 20},
-            }
+            },
+            {
+                "type": "expect_column_values_to_not_match_regex",
+                "kwargs": {"column": "text", "regex": "CONFIDENTIAL"},
+                "action": "quarantine_document",
+            },
         ],
         "document": [
             {
@@ -212,12 +258,16 @@ def test_override_file_adds_expectations_that_fail_documents(tmp_path):
     gate = GreatExpectationsGate(settings)
     short = make_doc("short.md", [PARAGRAPH, "tiny text"])
     many = make_doc("many.md", [f"{PARAGRAPH} {n}" for n in range(4)])
-    report = gate.validate([clean_doc(), short, many])
-    assert set(report.failures) == {short.obj.uri, many.obj.uri}
-    assert report.failures[short.obj.uri] == (
-        "chunk 1: override expectation failed: text='tiny text'"
-        " [expect_column_value_lengths_to_be_between(text)]",
-    )
+    secret = make_doc("secret.md", [PARAGRAPH, f"{PARAGRAPH} CONFIDENTIAL"])
+    report = gate.validate([clean_doc(), short, many, secret])
+    assert set(report.failures) == {many.obj.uri, secret.obj.uri}
+    assert [(e.uri, e.reason) for e in report.excluded] == [
+        (
+            short.obj.uri,
+            "override expectation failed: text='tiny text' [expect_column_value_lengths_to_be_between(text)]",
+        )
+    ]
+    assert report.failures[secret.obj.uri][0].startswith("chunk 1: override expectation failed: text=")
     assert report.failures[many.obj.uri] == (
         "override expectation failed: element_count=4 [expect_column_values_to_be_between(element_count)]",
     )
@@ -248,6 +298,18 @@ def test_an_aggregate_override_fails_the_whole_batch(tmp_path):
         (
             {"chunk": ["expect_column_values_to_be_unique"]},
             'chunk[0]: expected {"type": "expect_...", "kwargs"',
+        ),
+        (
+            {
+                "document": [
+                    {
+                        "type": "expect_column_values_to_be_unique",
+                        "kwargs": {"column": "uri"},
+                        "action": "drop_chunk",
+                    }
+                ]
+            },
+            "document[0]: action must be quarantine_document or fail_run (got 'drop_chunk')",
         ),
         (
             {"chunk": [{"type": "expect_values_to_be_nice"}]},
@@ -296,4 +358,4 @@ def test_factory_builds_the_gate_from_settings(tmp_path):
     )
     assert isinstance(gate, GreatExpectationsGate)
     report = gate.validate([clean_doc()])
-    assert all("text length" in line for line in report.failures["s3://docs/clean.md"])
+    assert report.excluded and all("text length" in e.reason for e in report.excluded)

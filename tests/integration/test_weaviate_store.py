@@ -4,6 +4,7 @@ import pytest
 
 from ragkeeper.adapters.embedders.hashing import HashingEmbedder
 from ragkeeper.adapters.weaviate.store import INT_PROPERTIES, KEY_PROPERTIES, TEXT_PROPERTIES, WeaviateStore
+from ragkeeper.core.sync.chunk_writes import chunk_properties
 from ragkeeper.core.sync.ids import chunk_uuid, content_hash
 from ragkeeper.errors import ServiceUnavailable
 from ragkeeper.models import Chunk, EmbeddedChunk
@@ -134,13 +135,17 @@ def test_delete_source_removes_more_than_ten_thousand_chunks_and_keeps_what_it_i
     assert store.count() == 3
 
 
-def test_fetch_vectors_returns_stored_vectors_and_model(store, weaviate_env):
+def test_fetch_stored_returns_vector_model_and_the_properties_written(store, weaviate_env):
     store.ensure_collection(64)
     chunks = _embedded(weaviate_env)
     store.upsert(chunks)
-    wanted = {chunks[0].chunk.id, "00000000-0000-5000-8000-000000000000"}
-    found = store.fetch_vectors(wanted)
+    missing = "00000000-0000-5000-8000-000000000000"
+    found = store.fetch_stored({chunks[0].chunk.id, missing})
     assert set(found) == {chunks[0].chunk.id}
-    vector, model = found[chunks[0].chunk.id]
-    assert model == "hashing-v2-64"
-    assert vector == pytest.approx(chunks[0].vector, abs=1e-6)
+    stored = found[chunks[0].chunk.id]
+    assert stored.model_id == "hashing-v2-64"
+    assert stored.vector == pytest.approx(chunks[0].vector, abs=1e-6)
+    # The decision to skip a rewrite compares these with what would be written now.
+    wanted = chunk_properties(chunks[0].chunk, chunks[0].model_id)
+    assert {k: stored.properties.get(k) for k in wanted} == wanted
+    assert store.count_ids({c.chunk.id for c in chunks} | {missing}) == len(chunks)

@@ -2,8 +2,7 @@ from datetime import UTC, datetime, timedelta
 
 from ragkeeper.core.sync.drift import find_drift
 from ragkeeper.core.sync.freshness import index_lag_seconds
-from ragkeeper.core.sync.plan import IndexedState, Status
-from ragkeeper.models import SourceObject
+from ragkeeper.models import IndexedState, SourceObject, Status
 
 
 def _state(uri, ids, status: Status = "indexed"):

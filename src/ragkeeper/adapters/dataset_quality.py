@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ragkeeper.adapters.quality import add_validation, check_key, ephemeral_context, raised_message
+from ragkeeper.adapters.gx import add_validation, check_key, ephemeral_context, raised_message
 from ragkeeper.adapters.tokens import count_tokens
 from ragkeeper.core.retrain.style_checks import COLUMNS, Row, example_rows, first_lines_by_hash
 from ragkeeper.core.retrain.style_dataset import DatasetFile

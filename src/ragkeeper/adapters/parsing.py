@@ -19,6 +19,22 @@ os.environ.setdefault("SCARF_NO_ANALYTICS", "true")
 os.environ.setdefault("DO_NOT_TRACK", "true")
 
 
+# Partitioners `partition()` may pick; importing them up front lets forked parse workers share them.
+_PARTITIONERS = ("html", "text", "md", "docx", "pptx", "csv", "email", "json", "xml", "pdf")
+
+
+def preload_partitioners() -> None:
+    """Import unstructured's partitioners and chunkers, and run a tiny parse that loads its models."""
+    import importlib
+
+    for name in _PARTITIONERS:
+        importlib.import_module(f"unstructured.partition.{name}")
+    importlib.import_module("unstructured.chunking.basic")
+    importlib.import_module("unstructured.chunking.title")
+    sample = SourceObject(uri="file:///warm-up.md", key="warm-up.md", size=0, etag="")
+    UnstructuredParser(ParseSettings()).parse(sample, b"# Warm up\n\nA short paragraph of text.\n", "Warm")
+
+
 class UnstructuredParser:
     """Partitions documents with unstructured and cuts them into chunks."""
 

@@ -6,7 +6,7 @@ from typing import Literal
 
 from prefect import flow
 
-from ragkeeper.flows.sync_run import PlannedSync, SyncOptions, run_sync
+from ragkeeper.flows.sync_run import SyncOptions, run_sync
 from ragkeeper.models import RunSummary
 from ragkeeper.settings import settings_for_run
 from ragkeeper.tasks.plan_tasks import plan
@@ -28,9 +28,5 @@ def ingest(
     """
     settings = settings_for_run(source, collection)
 
-    def make_plan() -> PlannedSync:
-        sync_plan, seen, root_uri = plan(settings, force_delete, dry_run)
-        return PlannedSync(sync_plan, seen, root_uri)
-
     options = SyncOptions(dry_run=dry_run, force_delete=force_delete, max_cost=max_cost, on_busy=on_busy)
-    return run_sync("ingest", settings, make_plan, options)
+    return run_sync("ingest", settings, lambda: plan(settings, force_delete, dry_run), options)

@@ -6,7 +6,7 @@ from typing import Literal
 
 from prefect import flow
 
-from ragkeeper.flows.sync_run import PlannedSync, SyncOptions, run_sync
+from ragkeeper.flows.sync_run import SyncOptions, run_sync
 from ragkeeper.models import RunSummary
 from ragkeeper.settings import settings_for_run
 from ragkeeper.tasks.targeted_tasks import repair_and_plan
@@ -26,7 +26,5 @@ def reconcile(
     """
     settings = settings_for_run(source, collection)
 
-    def make_plan() -> PlannedSync:
-        return PlannedSync(*repair_and_plan(settings, force_delete))
-
-    return run_sync("reconcile", settings, make_plan, SyncOptions(force_delete=force_delete, on_busy=on_busy))
+    options = SyncOptions(force_delete=force_delete, on_busy=on_busy)
+    return run_sync("reconcile", settings, lambda: repair_and_plan(settings, force_delete), options)

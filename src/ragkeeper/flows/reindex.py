@@ -6,7 +6,7 @@ from typing import Literal
 
 from prefect import flow
 
-from ragkeeper.flows.sync_run import PlannedSync, SyncOptions, run_sync
+from ragkeeper.flows.sync_run import SyncOptions, run_sync
 from ragkeeper.models import RunSummary
 from ragkeeper.settings import settings_for_run
 from ragkeeper.tasks.targeted_tasks import plan_targets
@@ -31,8 +31,4 @@ def reindex(
     """
     settings = settings_for_run(source, collection)
 
-    def make_plan() -> PlannedSync:
-        sync_plan, found, root_uri = plan_targets(settings, uris)
-        return PlannedSync(sync_plan, found, root_uri)
-
-    return run_sync("reindex", settings, make_plan, SyncOptions(on_busy=on_busy))
+    return run_sync("reindex", settings, lambda: plan_targets(settings, uris), SyncOptions(on_busy=on_busy))

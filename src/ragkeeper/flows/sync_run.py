@@ -1,48 +1,37 @@
 """One sync of a collection, shared by the ingest, reindex and reconcile flows.
 
-A run takes the collection's write lease (or skips, and says so), makes its plan under the lease,
-parses and gates what changed, checks the failure share and the budget before anything is written,
-embeds and writes, records quarantines, deletes what left the source, switches the alias to a new
-generation when a full sync built one, and leaves a run record and artifacts behind.
+The story of a run: take the collection's write lease (or skip, and say so); plan under the lease;
+with a cost limit, estimate first; parse, gate, embed and write as one stream under the
+failure-share guard; record quarantines and delete what left the source; switch readers to a new
+generation when a full sync built one; publish the summary and leave a run record. When the guard
+tripped, the run still records its quarantines (as retryable) and applies its deletions, then fails
+with one line. Dry runs take no lease and write nothing.
 """
 
 from __future__ import annotations
 
-import contextlib
-import time
-from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any, Literal
-
-from prefect.context import get_run_context
+from typing import Literal
 
 from ragkeeper import runtime
 from ragkeeper.core.sync.cost import check_budget, estimate_cost
 from ragkeeper.core.sync.freshness import index_lag_seconds
-from ragkeeper.core.sync.plan import SyncPlan, check_failure_share
-from ragkeeper.errors import ConfigError, first_line
-from ragkeeper.flows import processing
+from ragkeeper.core.sync.guard import FailureGuard
+from ragkeeper.core.sync.quarantine import made_retryable
+from ragkeeper.core.timing import timed
+from ragkeeper.errors import ConfigError
 from ragkeeper.flows.runner import task_runner
-from ragkeeper.flows.shards import run_shards, shard_count
-from ragkeeper.models import EmbeddingEstimate, RunRecord, RunSummary, WriteResult
+from ragkeeper.flows.shards import parse_gate_embed_write
+from ragkeeper.flows.stream import StreamResult, stream_documents
+from ragkeeper.models import PlannedSync, QuarantinedObject, RunSummary
 from ragkeeper.settings import Settings
 from ragkeeper.tasks.generation_tasks import switch_generation
-from ragkeeper.tasks.report_tasks import publish_freshness, publish_quarantine, publish_summary, record_run
-from ragkeeper.tasks.write_lease import write_lease
-
-FULL_SYNC_FLOWS = ("ingest", "reconcile")
-
-
-@dataclass(frozen=True)
-class PlannedSync:
-    """What a run will do, how many objects the source listed, its root, and repairs already made."""
-
-    plan: SyncPlan
-    seen: int
-    root_uri: str
-    repairs: dict[str, int] = field(default_factory=dict)
+from ragkeeper.tasks.report_tasks import FULL_SYNC_FLOWS, publish_state_reports, publish_summary
+from ragkeeper.tasks.run_log_tasks import recorded_run
+from ragkeeper.tasks.write_lease import Lease, write_lease
+from ragkeeper.tasks.write_tasks import delete_objects, record_quarantine
 
 
 @dataclass(frozen=True)
@@ -64,162 +53,138 @@ def run_sync(
             "runner.kind=dask needs a Weaviate server every worker can reach; embedded mode runs inside "
             "one process (set weaviate.mode to local, custom or cloud)"
         )
-    started_at = datetime.now(UTC)
     try:
         if options.dry_run:
-            return _execute(flow, settings, make_plan, options)
-        with write_lease(settings, options.on_busy) as lease:
+            return _dry_run(flow, settings, make_plan)
+        with write_lease(settings, options.on_busy) as lease, recorded_run(settings, flow, lease) as record:
             if not lease.acquired:
-                summary = RunSummary(
-                    source=settings.source.uri,
-                    collection=settings.weaviate.collection,
-                    objects_seen=0,
-                    flow=flow,
-                    skipped=True,
-                    lease=lease.describe(),
-                )
-                record_run(
-                    settings, _record(summary, started_at, "skipped", lease.describe(), lease.waited_seconds)
-                )
-                return summary
-            try:
-                summary = _execute(flow, settings, make_plan, options)
-            except Exception as error:
-                failed = RunSummary(settings.source.uri, settings.weaviate.collection, 0, flow=flow)
-                # Best effort: when Weaviate itself is the problem, the run's own error must surface.
-                with contextlib.suppress(Exception):
-                    record_run(
-                        settings,
-                        _record(failed, started_at, "failed", first_line(error), lease.waited_seconds),
-                    )
-                raise
-            summary = replace(summary, lease=lease.describe())
-            record_run(settings, _record(summary, started_at, "succeeded", "", lease.waited_seconds))
-            _publish_state_reports(settings, summary)
-            return summary
+                return record.skipped()
+            summary = record.done(_sync(flow, settings, make_plan, options, lease))
+        publish_state_reports(settings, summary)
+        return summary
     finally:
         runtime.close_all()
 
 
-def _execute(
-    flow: str, settings: Settings, make_plan: Callable[[], PlannedSync], options: SyncOptions
+def _sync(
+    flow: str, settings: Settings, make_plan: Callable[[], PlannedSync], options: SyncOptions, lease: Lease
 ) -> RunSummary:
-    seconds: dict[str, float] = defaultdict(float)
-    started = time.perf_counter()
-    planned = make_plan()
-    sync_plan = planned.plan
-    seconds["plan"] = time.perf_counter() - started
-    objects = sync_plan.to_process
-    wants_estimate = options.dry_run or options.max_cost is not None
-    estimate = EmbeddingEstimate()
+    """Plan, stream, record quarantines, delete, switch generation; fail at the end if the guard tripped."""
+    planned, plan_seconds = timed(make_plan)
+    objects = planned.plan.to_process
+    guard = _failure_guard(settings)
     with task_runner(settings) as (runner, runner_settings):
-        shards = shard_count(settings, len(objects), wants_estimate)
-        if shards > 1:
-            result = run_shards(runner_settings, objects, shards, sync_plan.config_hash)
-            documents, quarantined, quality, total = (
-                result.parsed,
-                result.quarantined,
-                result.quality,
-                result.total,
+        if options.max_cost is not None:
+            estimated = stream_documents(
+                runner, runner_settings, objects, _failure_guard(settings), config_hash=None
             )
-            for stage, value in result.seconds.items():
-                seconds[stage] += value
-        else:
-            docs, quarantined, quality = processing.parse_and_validate(
-                runner, runner_settings, objects, seconds
+            tokens = estimated.estimate.tokens
+            check_budget(
+                estimate_cost(tokens, settings.embed.price_per_million_tokens), tokens, options.max_cost
             )
-            documents = len(docs)
-            check_failure_share(quarantined, len(objects), settings.quality.max_failure_share)
-            if wants_estimate:
-                estimate = processing.estimate(settings, docs)
-                check_budget(
-                    estimate_cost(estimate.tokens, settings.embed.price_per_million_tokens),
-                    estimate.tokens,
-                    options.max_cost,
-                )
-            total = (
-                WriteResult()
-                if options.dry_run
-                else processing.write_documents(runner, runner_settings, docs, sync_plan.config_hash)
-            )
-    seconds["embed"] += total.embed_seconds
-    seconds["write"] += total.write_seconds
-    switched_from, dropped = None, []
-    if not options.dry_run:
-        started = time.perf_counter()
-        all_quarantined = [*quarantined, *total.quarantined]
-        total = processing.sum_results(
-            [total, processing.record_and_delete(settings, sync_plan, all_quarantined)]
+        streamed = parse_gate_embed_write(
+            runner, runner_settings, objects, guard=guard, config_hash=planned.plan.config_hash, lease=lease
         )
-        switched_from, dropped = switch_generation(settings, options.force_delete, flow in FULL_SYNC_FLOWS)
-        seconds["write"] += time.perf_counter() - started
-    generation = runtime.generation(settings)
-    lag_max, lag_median = index_lag_seconds(objects, datetime.now(UTC)) if not options.dry_run else (0, 0)
-    summary = RunSummary(
-        source=planned.root_uri,
-        collection=settings.weaviate.collection,
-        generation=generation.collection,
-        new_generation=generation.is_new and not generation.legacy,
-        switched_from=switched_from,
-        generations_dropped=tuple(dropped),
-        objects_seen=planned.seen,
-        objects_new=len(sync_plan.new),
-        objects_changed=len(sync_plan.changed),
-        objects_unchanged=len(sync_plan.unchanged),
-        objects_deleted=len(sync_plan.deleted),
-        objects_parsed=documents,
-        chunks_written=total.chunks_written,
-        chunks_deleted=total.chunks_deleted,
-        embeddings_computed=total.embeddings_computed,
-        embeddings_reused=total.embeddings_reused,
-        tokens_embedded=total.tokens_embedded,
-        chunks_to_embed=estimate.chunks_to_embed,
-        estimated_tokens=estimate.tokens,
-        estimated_cost_usd=estimate_cost(estimate.tokens, settings.embed.price_per_million_tokens),
-        quarantined=(*quarantined, *total.quarantined),
-        stage_seconds=dict(seconds),
-        dry_run=options.dry_run,
-        quality=quality,
-        flow=flow,
-        repairs=planned.repairs,
-        lag_seconds_max=lag_max,
-        lag_seconds_median=lag_median,
+    lease.check()
+    finished, finish_seconds = timed(lambda: _finish(flow, settings, planned, streamed, options))
+    summary = _summary(flow, settings, planned, streamed, finished)
+    summary = replace(
+        summary, stage_seconds={**summary.stage_seconds, "plan": plan_seconds, "finish": finish_seconds}
+    )
+    publish_summary(summary)
+    if streamed.stopped:
+        raise guard.error()
+    return summary
+
+
+@dataclass(frozen=True)
+class _Finished:
+    """What a run did after the stream: quarantines recorded, chunks of deleted objects, generation switch."""
+
+    quarantined: tuple[QuarantinedObject, ...] = ()
+    chunks_deleted: int = 0
+    switched_from: str | None = None
+    dropped: tuple[str, ...] = ()
+
+
+def _finish(
+    flow: str, settings: Settings, planned: PlannedSync, streamed: StreamResult, options: SyncOptions
+) -> _Finished:
+    """Record quarantines (retryable if the run stopped), delete what left the source, switch readers."""
+    quarantined = [*streamed.quarantined, *streamed.written.quarantined]
+    if streamed.stopped:
+        quarantined = made_retryable(quarantined)
+    if quarantined:
+        record_quarantine(settings, quarantined, planned.plan)
+    deleted = delete_objects(settings, planned.plan.deleted) if planned.plan.deleted else 0
+    if streamed.stopped:
+        return _Finished(tuple(quarantined), deleted)
+    switched_from, dropped = switch_generation(settings, options.force_delete, flow in FULL_SYNC_FLOWS)
+    return _Finished(tuple(quarantined), deleted, switched_from, tuple(dropped))
+
+
+def _dry_run(flow: str, settings: Settings, make_plan: Callable[[], PlannedSync]) -> RunSummary:
+    """What a run would do: the plan, and what embedding the changed documents would cost."""
+    planned = make_plan()
+    with task_runner(settings) as (runner, runner_settings):
+        streamed = stream_documents(
+            runner, runner_settings, planned.plan.to_process, _failure_guard(settings), config_hash=None
+        )
+    summary = replace(
+        _summary(flow, settings, planned, streamed, _Finished(tuple(streamed.quarantined))), dry_run=True
     )
     publish_summary(summary)
     return summary
 
 
-def _publish_state_reports(settings: Settings, summary: RunSummary) -> None:
-    """The quarantine report and the freshness figure, from what the index holds after the run."""
-    states = runtime.state_store(settings).load()
-    publish_quarantine(settings.weaviate.collection, [s for s in states if s.status == "quarantined"])
-    last_full = runtime.run_log(settings).latest(FULL_SYNC_FLOWS, "succeeded")
-    publish_freshness(summary, last_full.finished_at if last_full else None)
+def _failure_guard(settings: Settings) -> FailureGuard:
+    return FailureGuard(settings.quality.min_objects_for_failure_share, settings.quality.max_failure_share)
 
 
-def _record(
-    summary: RunSummary, started_at: datetime, outcome: str, message: str, waited: float
-) -> RunRecord:
-    return RunRecord(
-        run_id=_run_id(),
-        flow=summary.flow,
-        collection=summary.collection,
-        source=summary.source,
-        started_at=started_at,
-        finished_at=datetime.now(UTC),
-        outcome=outcome,
-        message=message,
-        objects_seen=summary.objects_seen,
-        objects_processed=summary.objects_new + summary.objects_changed,
-        objects_deleted=summary.objects_deleted,
-        objects_quarantined=len(summary.quarantined),
-        chunks_written=summary.chunks_written,
-        chunks_deleted=summary.chunks_deleted,
-        waited_seconds=waited,
-        lag_seconds_max=summary.lag_seconds_max,
+def _summary(
+    flow: str, settings: Settings, planned: PlannedSync, streamed: StreamResult, finished: _Finished
+) -> RunSummary:
+    plan = planned.plan
+    written = streamed.written
+    generation = runtime.generation(settings)
+    lag_max, lag_median = index_lag_seconds(plan.to_process, datetime.now(UTC))
+    estimate = streamed.estimate
+    return RunSummary(
+        source=planned.root_uri,
+        collection=settings.weaviate.collection,
+        generation=generation.collection,
+        new_generation=generation.is_new and not generation.legacy,
+        switched_from=finished.switched_from,
+        generations_dropped=finished.dropped,
+        objects_seen=planned.seen,
+        objects_new=len(plan.new),
+        objects_changed=len(plan.changed),
+        objects_unchanged=len(plan.unchanged),
+        objects_deleted=len(plan.deleted),
+        objects_parsed=streamed.parsed,
+        chunks_planned=written.chunks_planned,
+        chunks_confirmed=written.chunks_confirmed,
+        chunks_written=written.chunks_written,
+        chunks_unchanged=written.chunks_unchanged,
+        chunks_deleted=written.chunks_deleted + finished.chunks_deleted,
+        embeddings_computed=written.embeddings_computed,
+        embeddings_reused=written.embeddings_reused,
+        tokens_embedded=written.tokens_embedded,
+        chunks_to_embed=estimate.chunks_to_embed,
+        estimated_tokens=estimate.tokens,
+        estimated_cost_usd=estimate_cost(estimate.tokens, settings.embed.price_per_million_tokens),
+        quarantined=finished.quarantined,
+        excluded=tuple(streamed.excluded),
+        stage_seconds={
+            "parse (busy)": streamed.parse_seconds,
+            "validate": streamed.validate_seconds,
+            "embed (busy)": written.embed_seconds,
+            "write (busy)": written.write_seconds,
+        },
+        quality=streamed.quality,
+        flow=flow,
+        repairs=planned.repairs,
+        lag_seconds_max=lag_max,
+        lag_seconds_median=lag_median,
+        stopped=streamed.stopped,
     )
-
-
-def _run_id() -> str:
-    context: Any = get_run_context()
-    return str(context.flow_run.id)

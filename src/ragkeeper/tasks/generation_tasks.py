@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from prefect import task
 
 from ragkeeper import factory, runtime
-from ragkeeper.core.sync.plan import IndexedState, check_generation_switch
+from ragkeeper.core.sync.plan import check_generation_switch
 from ragkeeper.errors import ModelMismatch
+from ragkeeper.models import IndexedState
 from ragkeeper.settings import Settings
 from ragkeeper.tasks.retry import RETRYING
 

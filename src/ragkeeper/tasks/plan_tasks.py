@@ -8,8 +8,8 @@ from prefect import task
 
 from ragkeeper import runtime
 from ragkeeper.core.sync.config_hash import pipeline_config_hash
-from ragkeeper.core.sync.plan import IndexedState, SyncPlan, check_delete_guard, plan_sync
-from ragkeeper.models import SourceObject
+from ragkeeper.core.sync.plan import check_delete_guard, plan_sync
+from ragkeeper.models import IndexedState, PlannedSync, SourceObject, SyncPlan
 from ragkeeper.settings import Settings
 from ragkeeper.tasks.generation_tasks import prepare_index
 from ragkeeper.tasks.retry import RETRYING
@@ -21,16 +21,13 @@ def config_hash_of(settings: Settings) -> str:
 
 
 @task(name="plan-sync", **RETRYING)
-def plan(settings: Settings, force_delete: bool, dry_run: bool = False) -> tuple[SyncPlan, int, str]:
-    """List the source, read the recorded state, classify every object; refuse mass deletions.
-
-    Returns the plan, how many objects the listing holds, and the source's root URI.
-    """
+def plan(settings: Settings, force_delete: bool, dry_run: bool = False) -> PlannedSync:
+    """List the source, read the recorded state, classify every object; refuse mass deletions."""
     source = runtime.source(settings)
     listing = list(source.list())
     prepare_index(settings, dry_run)
     sync_plan = classify(settings, listing, runtime.state_store(settings).load(), force_delete)
-    return sync_plan, len(listing), source.root_uri
+    return PlannedSync(sync_plan, len(listing), source.root_uri)
 
 
 def classify(

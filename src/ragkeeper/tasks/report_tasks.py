@@ -10,11 +10,13 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from ragkeeper import runtime
-from ragkeeper.core.quality.report import worst_offenders
-from ragkeeper.core.sync.plan import IndexedState
+from ragkeeper.core.quality.report import excluded_by_check, excluded_offenders, worst_offenders
 from ragkeeper.core.sync.report import artifact_key, summary_rows
-from ragkeeper.models import QualityReport, RunRecord, RunSummary
+from ragkeeper.models import IndexedState, QualityReport, RunSummary
 from ragkeeper.settings import Settings
+
+# Runs that list the whole source: a successful one makes the whole index fresh.
+FULL_SYNC_FLOWS = ("ingest", "reconcile")
 
 
 @task(name="publish-summary", cache_policy=NO_CACHE)
@@ -27,6 +29,26 @@ def publish_summary(summary: RunSummary) -> None:
     )
     if summary.quality is not None:
         publish_quality(summary.quality, summary.collection)
+    publish_excluded(summary)
+
+
+def publish_excluded(summary: RunSummary) -> None:
+    """Chunks this run left out of indexed documents: counts by check, and the documents that lost most."""
+    total = summary.chunks_planned + len(summary.excluded)
+    rows = [f"| {check} | {count} |" for check, count in excluded_by_check(summary.excluded)]
+    offenders = [
+        f"| `{uri}` | {count} | {reason.replace('|', '/')} |"
+        for uri, count, reason in excluded_offenders(summary.excluded)
+    ]
+    create_markdown_artifact(
+        key=artifact_key("excluded-chunks", summary.collection),
+        markdown=f"**{len(summary.excluded)} chunks excluded** of {total} "
+        "in the documents this run indexed\n\n| check | chunks |\n|---|---|\n"
+        + "\n".join(rows or ["| (none) | 0 |"])
+        + "\n\n| document | chunks excluded | first reason |\n|---|---|---|\n"
+        + "\n".join(offenders or ["| (none) | | |"]),
+        description="chunks left out of the index while their documents were indexed, by excluding check",
+    )
 
 
 @task(name="publish-quarantine", cache_policy=NO_CACHE)
@@ -65,6 +87,14 @@ def publish_quality(report: QualityReport, collection: str) -> None:
     )
 
 
+def publish_state_reports(settings: Settings, summary: RunSummary) -> None:
+    """The quarantine report and the freshness figure, from what the index holds after the run."""
+    states = runtime.state_store(settings).load()
+    publish_quarantine(settings.weaviate.collection, [s for s in states if s.status == "quarantined"])
+    last_full = runtime.run_log(settings).latest(FULL_SYNC_FLOWS, "succeeded")
+    publish_freshness(summary, last_full.finished_at if last_full else None)
+
+
 @task(name="publish-freshness", cache_policy=NO_CACHE)
 def publish_freshness(summary: RunSummary, last_full_sync: datetime | None) -> None:
     """A table artifact (stable key) a dashboard charts over time: how fresh the index is after this run."""
@@ -85,9 +115,3 @@ def publish_freshness(summary: RunSummary, last_full_sync: datetime | None) -> N
             "index lag: seconds between an object's last change in the source and this run indexing it"
         ),
     )
-
-
-@task(name="record-run", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
-def record_run(settings: Settings, record: RunRecord) -> None:
-    """Add the run to the collection's run log (read by `ragkeeper status`)."""
-    runtime.run_log(settings).add(record)

@@ -1,15 +1,20 @@
-"""Retry policy shared by every task: retry TransientError, never TerminalError."""
+"""Retry policy shared by every task: retry TransientError, never TerminalError.
+
+The waits between attempts are `RAGKEEPER_TASK_RETRY_DELAYS` (seconds, comma-separated; default
+2,10,30), read when ragkeeper is imported: one attempt more than there are waits.
+"""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from prefect.cache_policies import NO_CACHE
 
 from ragkeeper.errors import is_transient
 
-RETRIES = 3
-RETRY_DELAYS_SECONDS = [2, 10, 30]
+RETRY_DELAYS_SECONDS = [float(v) for v in os.environ.get("RAGKEEPER_TASK_RETRY_DELAYS", "2,10,30").split(",")]
+RETRIES = len(RETRY_DELAYS_SECONDS)
 
 
 def retry_on_transient(task: Any, task_run: Any, state: Any) -> bool:

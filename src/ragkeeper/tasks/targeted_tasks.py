@@ -10,7 +10,8 @@ from prefect.logging import get_run_logger
 from ragkeeper import runtime
 from ragkeeper.adapters.storage.filters import under_root
 from ragkeeper.core.sync.drift import find_drift
-from ragkeeper.core.sync.plan import SyncPlan, invalidated, plan_sync
+from ragkeeper.core.sync.plan import invalidated, plan_sync
+from ragkeeper.models import PlannedSync
 from ragkeeper.settings import Settings
 from ragkeeper.tasks.generation_tasks import prepare_index
 from ragkeeper.tasks.plan_tasks import classify, config_hash_of
@@ -18,12 +19,12 @@ from ragkeeper.tasks.retry import RETRYING
 
 
 @task(name="plan-reindex", **RETRYING)
-def plan_targets(settings: Settings, uris: Sequence[str] | None) -> tuple[SyncPlan, int, str]:
+def plan_targets(settings: Settings, uris: Sequence[str] | None) -> PlannedSync:
     """Classify only the named objects: new, changed, unchanged or deleted (absent from the source now).
 
     `uris` None names the objects recorded without an ETag: interrupted writes and quarantines that
-    may pass on a retry. URIs outside the source root are ignored with a warning. Returns the plan,
-    how many named objects exist, and the source root.
+    may pass on a retry. URIs outside the source root are ignored with a warning. `seen` counts the
+    named objects that exist.
 
     The share-of-index delete guard is for listings, which come back empty from a wrong prefix; here
     each deletion is an object the source itself reported missing, asked about by name after the
@@ -44,16 +45,16 @@ def plan_targets(settings: Settings, uris: Sequence[str] | None) -> tuple[SyncPl
         )
     found = [obj for uri in sorted(wanted) if (obj := source.stat(uri)) is not None]
     sync_plan = plan_sync(found, [s for s in states if s.uri in wanted], config_hash_of(settings))
-    return sync_plan, len(found), root
+    return PlannedSync(sync_plan, len(found), root)
 
 
 @task(name="repair-and-plan", **RETRYING)
-def repair_and_plan(settings: Settings, force_delete: bool) -> tuple[SyncPlan, int, str, dict[str, int]]:
+def repair_and_plan(settings: Settings, force_delete: bool) -> PlannedSync:
     """Delete orphan chunks and invalidate records whose chunks are missing, then plan a full sync.
 
     Records are invalidated (no ETag), not deleted, so the plan re-processes those objects as
     changed and a crash in between loses nothing. One listing and one state read serve both steps.
-    Returns the plan, how many objects the listing holds, the source's root URI and the repairs.
+    The repairs made are in the result's `repairs`.
     """
     source = runtime.source(settings)
     listing = list(source.list())
@@ -68,4 +69,4 @@ def repair_and_plan(settings: Settings, force_delete: bool) -> tuple[SyncPlan, i
     records.put(repaired)
     states.update((state.uri, state) for state in repaired)
     sync_plan = classify(settings, listing, states.values(), force_delete)
-    return sync_plan, len(listing), source.root_uri, drift.counts()
+    return PlannedSync(sync_plan, len(listing), source.root_uri, drift.counts())

@@ -14,8 +14,8 @@ from typing import Any
 from ragkeeper.adapters.weaviate.client import ensure_record_collection, translate_weaviate_error
 from ragkeeper.adapters.weaviate.store import WeaviateStore
 from ragkeeper.core.sync.ids import RAGKEEPER_NAMESPACE
-from ragkeeper.core.sync.plan import IndexedState
 from ragkeeper.errors import RagkeeperError, TransientError
+from ragkeeper.models import IndexedState
 
 _PROPERTIES = ("source_uri", "etag", "config_hash", "status", "reason")
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from ragkeeper.adapters.weaviate.client import connect, translate_weaviate_error
 from ragkeeper.core.batching import batched
+from ragkeeper.core.sync.chunk_writes import StoredChunk, chunk_properties
 from ragkeeper.errors import RagkeeperError, TransientError
 from ragkeeper.models import EmbeddedChunk, SearchHit
 from ragkeeper.settings import WeaviateSettings
@@ -15,6 +16,7 @@ from ragkeeper.settings import WeaviateSettings
 TEXT_PROPERTIES = ("text", "title", "section", "file_type", "embedding_model", "content_hash")
 KEY_PROPERTIES = ("source_uri", "source_etag")  # exact-match filters: whole-field tokenization
 INT_PROPERTIES = ("chunk_index", "occurrence", "page_number")
+ALL_PROPERTIES = (*TEXT_PROPERTIES, *KEY_PROPERTIES, *INT_PROPERTIES)
 
 _ID_BATCH = 500  # ids per fetch-by-id query
 
@@ -87,7 +89,10 @@ class WeaviateStore:
         if not chunks:
             return 0
         objects = [
-            DataObject(properties=_properties(c), uuid=c.chunk.id, vector=list(c.vector)) for c in chunks
+            DataObject(
+                properties=chunk_properties(c.chunk, c.model_id), uuid=c.chunk.id, vector=list(c.vector)
+            )
+            for c in chunks
         ]
         try:
             result = self._client.collections.get(self._name).data.insert_many(objects)
@@ -181,24 +186,44 @@ class WeaviateStore:
             raise translate_weaviate_error(error, "reading the collection's embedding model") from None
         return str(response.objects[0].properties.get("embedding_model")) if response.objects else None
 
-    def fetch_vectors(self, ids: Collection[str]) -> dict[str, tuple[tuple[float, ...], str]]:
-        """Stored vectors and their embedding model id, for those of `ids` that exist."""
-        found: dict[str, tuple[tuple[float, ...], str]] = {}
+    def fetch_stored(self, ids: Collection[str]) -> dict[str, StoredChunk]:
+        """What is stored under those of `ids` that exist: vector, embedding model, properties."""
+        found: dict[str, StoredChunk] = {}
         try:
             if not ids or not self._client.collections.exists(self._name):
                 return found
             collection = self._client.collections.get(self._name)
             for batch in batched(sorted(ids), _ID_BATCH):
                 response = collection.query.fetch_objects_by_ids(
-                    list(batch), limit=len(batch), include_vector=True, return_properties=["embedding_model"]
+                    list(batch), limit=len(batch), include_vector=True, return_properties=list(ALL_PROPERTIES)
                 )
                 for o in response.objects:
                     vector = o.vector.get("default") if isinstance(o.vector, dict) else o.vector
                     if vector:
-                        found[str(o.uuid)] = (tuple(vector), str(o.properties.get("embedding_model", "")))
+                        properties = dict(o.properties)
+                        model = str(properties.get("embedding_model") or "")
+                        found[str(o.uuid)] = StoredChunk(tuple(vector), model, properties)
         except Exception as error:
-            raise translate_weaviate_error(error, "reading stored vectors") from None
+            raise translate_weaviate_error(error, "reading stored chunks") from None
         return found
+
+    def count_ids(self, ids: Collection[str]) -> int:
+        """How many of `ids` the collection holds (what a write can be checked against)."""
+        from weaviate.classes.query import Filter
+
+        total = 0
+        try:
+            if not ids or not self._client.collections.exists(self._name):
+                return 0
+            collection = self._client.collections.get(self._name)
+            for batch in batched(sorted(ids), _ID_BATCH):
+                result = collection.aggregate.over_all(
+                    filters=Filter.by_id().contains_any(list(batch)), total_count=True
+                )
+                total += int(result.total_count or 0)
+        except Exception as error:
+            raise translate_weaviate_error(error, "counting written chunks") from None
+        return total
 
     def delete_source(self, source_uri: str, keep_ids: Collection[str] = ()) -> int:
         """Delete every chunk of a source object except `keep_ids`; loops past the per-call match limit."""
@@ -227,25 +252,6 @@ class WeaviateStore:
     def close(self) -> None:
         """Close the client; for embedded mode this also stops the Weaviate process."""
         self._client.close()
-
-
-def _properties(chunk: EmbeddedChunk) -> dict[str, Any]:
-    c = chunk.chunk
-    properties: dict[str, Any] = {
-        "text": c.text,
-        "title": c.title,
-        "section": c.section,
-        "file_type": c.file_type,
-        "embedding_model": chunk.model_id,
-        "content_hash": c.content_hash,
-        "source_uri": c.source_uri,
-        "source_etag": c.source_etag,
-        "chunk_index": c.chunk_index,
-        "occurrence": c.occurrence,
-    }
-    if c.page_number is not None:
-        properties["page_number"] = c.page_number
-    return properties
 
 
 def _int_or_none(value: object) -> int | None:

@@ -5,14 +5,20 @@
   vertical tab) count as printable; other control characters, unassigned and private-use code points,
   surrogates and U+FFFD (what undecodable bytes become) do not. An empty text has share 1.0: it has no
   bad characters, and its emptiness is reported by the "text present" check instead.
-- repeated-line share ("runaway repetition"): the share of a chunk's non-empty lines (whitespace
-  collapsed, case kept) that repeat a line seen earlier in the same chunk. 500 times "spam line" gives
-  0.998, a one-line chunk 0.0, a heading followed by itself 0.5. Repetition inside a single line
-  (no line breaks at all) is not measured: tables of low-entropy cells look the same and must not fail.
+- repeated-line share ("runaway repetition"): the share of a chunk's lines with a letter or digit
+  (whitespace collapsed, case kept) that repeat a line seen earlier in the same chunk. 500 times "spam
+  line" gives 0.998, a one-line chunk 0.0, a heading followed by itself 0.5. Lines without a letter or
+  digit (`-----` rules, `====` separators of test output) are not counted: they repeat by design.
+  Repetition inside a single line (no line breaks at all) is not measured: tables of low-entropy
+  cells look the same and must not fail.
+- markup share ("leaked markup"): the share of a chunk's non-blank characters that are HTML/XML tags
+  (`<li>`, `</ul>`, `<a href="...">`) or character references (`&nbsp;`, `&#160;`). Navigation markup
+  that leaked into extracted text is nearly all tags; prose that teaches HTML mentions a few.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,6 +26,10 @@ from ragkeeper.models import ParsedDocument
 
 _WHITESPACE_CONTROLS = str.maketrans("", "", "\t\r\f\v")
 _REPLACEMENT_CHARACTER = "\ufffd"
+_MARKUP = re.compile(
+    r"</?[A-Za-z][A-Za-z0-9:_-]*(?:\s[^<>]*)?/?>|&(?:[A-Za-z][A-Za-z0-9]*|#[0-9]+|#x[0-9A-Fa-f]+);"
+)
+_WORDLIKE = re.compile(r"\w")
 
 DOCUMENT_COLUMNS = (
     "uri",
@@ -45,6 +55,7 @@ CHUNK_COLUMNS = (
     "section",
     "page_number",
     "repeated_line_share",
+    "markup_share",
 )
 REQUIRED_CHUNK_METADATA = ("source_uri", "source_etag", "content_hash", "file_type")
 
@@ -67,12 +78,24 @@ def printable_share(text: str) -> float:
 
 
 def repeated_line_share(text: str) -> float:
-    """Share of the non-empty lines of `text` that repeat an earlier line (0.0 when it has none)."""
+    """Share of the lines of `text` with a letter or digit that repeat an earlier one (0.0 when none)."""
     lines = [" ".join(line.split()) for line in text.splitlines()]
-    lines = [line for line in lines if line]
+    lines = [line for line in lines if _WORDLIKE.search(line)]
     if not lines:
         return 0.0
     return (len(lines) - len(set(lines))) / len(lines)
+
+
+def markup_share(text: str) -> float:
+    """Share of the non-blank characters of `text` inside tags or character references (0.0 if blank)."""
+    visible = len(text) - sum(1 for char in text if char.isspace())
+    if not visible:
+        return 0.0
+    markup = sum(
+        len(match.group(0)) - sum(1 for c in match.group(0) if c.isspace())
+        for match in _MARKUP.finditer(text)
+    )
+    return markup / visible
 
 
 def _blank_to_none(value: str) -> str | None:
@@ -120,6 +143,7 @@ def chunk_rows(documents: Sequence[ParsedDocument]) -> list[dict[str, Any]]:
                 "section": chunk.section,
                 "page_number": chunk.page_number,
                 "repeated_line_share": repeated_line_share(chunk.text),
+                "markup_share": markup_share(chunk.text),
             }
             for name in REQUIRED_CHUNK_METADATA:
                 row[name] = _blank_to_none(row[name] or "")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 
-from ragkeeper.models import QualityReport
+from ragkeeper.models import ExcludedChunk, QualityReport
 
 
 def merge_quality_reports(reports: Sequence[QualityReport]) -> QualityReport:
@@ -26,6 +27,8 @@ def merge_quality_reports(reports: Sequence[QualityReport]) -> QualityReport:
         documents_checked=sum(r.documents_checked for r in reports),
         chunks_checked=sum(r.chunks_checked for r in reports),
         failures=failures,
+        excluded=tuple(chunk for r in reports for chunk in r.excluded),
+        run_failures=tuple(finding for r in reports for finding in r.run_failures),
         expectation_results=tuple(totals.values()),
         data_docs_path=docs_path,
     )
@@ -35,6 +38,21 @@ def worst_offenders(report: QualityReport, limit: int = 10) -> list[tuple[str, s
     """The documents with the most failed checks, with their reasons joined, most failures first."""
     ranked = sorted(report.failures.items(), key=lambda item: (-len(item[1]), item[0]))
     return [(uri, "; ".join(reasons)) for uri, reasons in ranked[:limit]]
+
+
+def excluded_by_check(excluded: Sequence[ExcludedChunk]) -> list[tuple[str, int]]:
+    """How many chunks each check (or rule) excluded, most first."""
+    counts = Counter(chunk.check for chunk in excluded)
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+
+
+def excluded_offenders(excluded: Sequence[ExcludedChunk], limit: int = 10) -> list[tuple[str, int, str]]:
+    """The documents that lost the most chunks: URI, how many, and the first reason."""
+    by_document: dict[str, list[ExcludedChunk]] = {}
+    for chunk in excluded:
+        by_document.setdefault(chunk.uri, []).append(chunk)
+    ranked = sorted(by_document.items(), key=lambda item: (-len(item[1]), item[0]))
+    return [(uri, len(chunks), chunks[0].reason) for uri, chunks in ranked[:limit]]
 
 
 def _int(value: object) -> int:

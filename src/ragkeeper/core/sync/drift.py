@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
-from ragkeeper.core.sync.plan import IndexedState
+from ragkeeper.models import IndexedState
 
 
 @dataclass(frozen=True, slots=True)

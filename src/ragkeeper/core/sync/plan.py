@@ -2,54 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Literal
+from collections.abc import Iterable
+from dataclasses import replace
 
-from ragkeeper.errors import DeleteGuardTripped, TooManyFailures
-from ragkeeper.models import QuarantinedObject, SourceObject
-
-# pending: written before an object's chunks change; a crash leaves it, and the next run redoes it.
-Status = Literal["indexed", "quarantined", "pending"]
-
-
-@dataclass(frozen=True, slots=True)
-class IndexedState:
-    """What the index holds for one source object, written only after its chunks are in place."""
-
-    uri: str
-    etag: str
-    config_hash: str
-    chunk_ids: tuple[str, ...]
-    status: Status = "indexed"
-    reason: str = ""
+from ragkeeper.errors import DeleteGuardTripped
+from ragkeeper.models import IndexedState, SourceObject, SyncPlan
 
 
 def invalidated(state: IndexedState) -> IndexedState:
     """The record without its ETag, pending: the next run re-processes the object whatever it finds."""
     return replace(state, etag="", status="pending")
-
-
-@dataclass(frozen=True, slots=True)
-class SyncPlan:
-    """The work of one run.
-
-    `changed` pairs each object with its previous state; `config_hash` is the pipeline fingerprint
-    the plan was made with, which the records it leads to carry.
-    """
-
-    new: tuple[SourceObject, ...] = ()
-    changed: tuple[tuple[SourceObject, IndexedState], ...] = ()
-    unchanged: tuple[SourceObject, ...] = ()
-    deleted: tuple[IndexedState, ...] = ()
-    indexed_before: int = 0
-    previous: dict[str, IndexedState] = field(default_factory=dict)
-    config_hash: str = ""
-
-    @property
-    def to_process(self) -> tuple[SourceObject, ...]:
-        """Objects to parse, embed and write: new, then changed."""
-        return self.new + tuple(obj for obj, _ in self.changed)
 
 
 def plan_sync(listing: Iterable[SourceObject], states: Iterable[IndexedState], config_hash: str) -> SyncPlan:
@@ -93,15 +55,6 @@ def check_delete_guard(plan: SyncPlan, max_share: float, source: str, force: boo
             f"refusing to delete {len(plan.deleted)} of {plan.indexed_before} indexed objects "
             f"({share:.0%} > sync.max_delete_share {max_share:.0%}): is {source} the right source? "
             "Re-run with --force-delete if these deletions are intended"
-        )
-
-
-def check_failure_share(failed: Sequence[QuarantinedObject], processed: int, max_share: float) -> None:
-    """Fail the run, before anything is written, when too large a share of the processed documents failed."""
-    if processed and len(failed) / processed > max_share:
-        raise TooManyFailures(
-            f"{len(failed)} of {processed} documents failed (more than quality.max_failure_share "
-            f"{max_share:.0%}); nothing was written. First: {failed[0].reason}"
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ragkeeper.core.quality.report import excluded_by_check
 from ragkeeper.models import RunSummary
 
 
@@ -19,7 +20,10 @@ def summary_rows(summary: RunSummary) -> list[tuple[str, str]]:
         ("objects deleted", str(summary.objects_deleted)),
         ("objects parsed", str(summary.objects_parsed)),
         ("objects quarantined", str(len(summary.quarantined))),
+        ("chunks planned / confirmed in Weaviate", f"{summary.chunks_planned} / {summary.chunks_confirmed}"),
         ("chunks written", str(summary.chunks_written)),
+        ("chunks unchanged (not rewritten)", str(summary.chunks_unchanged)),
+        ("chunks excluded", _excluded(summary)),
         ("chunks deleted", str(summary.chunks_deleted)),
         ("embeddings computed", str(summary.embeddings_computed)),
         ("embeddings reused", str(summary.embeddings_reused)),
@@ -55,6 +59,14 @@ def artifact_key(prefix: str, collection: str) -> str:
     """A stable Prefect artifact key (lowercase letters, digits and dashes) for charting runs over time."""
     cleaned = "".join(ch if ch.isalnum() else "-" for ch in collection.lower())
     return f"{prefix}-{cleaned}".strip("-")
+
+
+def _excluded(summary: RunSummary) -> str:
+    """How many chunks were left out of indexed documents, by check."""
+    counts = excluded_by_check(summary.excluded)
+    if not counts:
+        return "0"
+    return f"{len(summary.excluded)} (" + ", ".join(f"{check}: {n}" for check, n in counts) + ")"
 
 
 def _generation(summary: RunSummary) -> str:

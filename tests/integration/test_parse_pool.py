@@ -1,0 +1,101 @@
+"""The parse pool: real unstructured in worker processes, each document bounded in time and memory."""
+
+import os
+import signal
+import threading
+import time
+
+import psutil
+import pytest
+
+from ragkeeper.adapters.parse_pool import ParsePool, ProcessPoolParser
+from ragkeeper.errors import UnsupportedDocument
+from ragkeeper.models import SourceObject
+from ragkeeper.settings import IngestSettings, ParseSettings
+
+
+def _obj(name: str) -> SourceObject:
+    return SourceObject(uri=f"s3://b/{name}", key=name, size=0, etag="e")
+
+
+def _markdown(sections: int) -> bytes:
+    return "".join(
+        f"# Part {n}\n\nParagraph {n} about incident response and key rotation.\n\n" for n in range(sections)
+    ).encode()
+
+
+@pytest.fixture(scope="module")
+def pool():
+    pool = ParsePool(workers=2, timeout_seconds=60, memory_limit_mb=4096)
+    yield pool
+    pool.close()
+
+
+def _workers() -> list[psutil.Process]:
+    return [p for p in psutil.Process().children(recursive=True) if "forkserver" in " ".join(p.cmdline())]
+
+
+def test_documents_are_parsed_in_worker_processes_that_stay_warm(pool):
+    settings = ParseSettings()
+    first = pool.parse(settings, _obj("a.md"), _markdown(3), "C")
+    assert [c.section for c in first.chunks][:1] == ["Part 0"]
+    started = time.perf_counter()
+    again = pool.parse(settings, _obj("b.md"), _markdown(3), "C")
+    assert len(again.chunks) == len(first.chunks)
+    assert time.perf_counter() - started < 5  # no start-up: the worker is already warm
+    assert os.getpid() not in {p.pid for p in _workers()}
+    assert len(_workers()) >= 2  # the forkserver and at least one worker
+
+
+def test_an_unparseable_document_is_reported_and_the_worker_lives_on(pool):
+    with pytest.raises(UnsupportedDocument, match="empty file"):
+        pool.parse(ParseSettings(), _obj("empty.md"), b"   ", "C")
+    assert pool.parse(ParseSettings(), _obj("ok.md"), _markdown(1), "C").chunks
+
+
+def test_a_document_over_the_time_limit_is_stopped_and_the_pool_recovers():
+    pool = ParsePool(workers=1, timeout_seconds=3, memory_limit_mb=4096)
+    try:
+        pool.parse(ParseSettings(), _obj("warm.md"), _markdown(1), "C")  # start-up is not parse time
+        with pytest.raises(UnsupportedDocument, match=r"longer than 3 s \(ingest.parse_timeout_seconds\)"):
+            pool.parse(ParseSettings(), _obj("huge.md"), _markdown(40_000), "C")
+        assert pool.parse(ParseSettings(), _obj("next.md"), _markdown(1), "C").chunks
+    finally:
+        pool.close()
+
+
+def test_a_worker_that_dies_is_named_in_the_reason_and_replaced(pool):
+    def kill_busy_worker() -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            busy = [p for p in _workers() if p.cpu_percent(0.05) > 20]
+            if busy:
+                busy[0].send_signal(signal.SIGKILL)
+                return
+
+    killer = threading.Thread(target=kill_busy_worker)
+    killer.start()
+    with pytest.raises(UnsupportedDocument, match=r"huge.md: the parser process died \(SIGKILL\)"):
+        pool.parse(ParseSettings(), _obj("huge.md"), _markdown(20_000), "C")
+    killer.join()
+    assert pool.parse(ParseSettings(), _obj("after.md"), _markdown(1), "C").chunks
+
+
+def test_a_worker_growing_past_the_memory_limit_is_stopped():
+    baseline_mb = max(p.memory_info().rss for p in _workers() or [psutil.Process()]) // 2**20
+    pool = ParsePool(workers=1, timeout_seconds=120, memory_limit_mb=baseline_mb + 150)
+    try:
+        pool.parse(ParseSettings(), _obj("warm.md"), _markdown(1), "C")
+        # A CSV with a very wide table: unstructured renders it to one large HTML table in memory.
+        wide = ("\n".join(",".join(f"cell{r}-{c}" for c in range(3000)) for r in range(300))).encode()
+        with pytest.raises(UnsupportedDocument, match=r"more than \d+ MiB \(ingest.parse_memory_mb\)"):
+            pool.parse(ParseSettings(), _obj("wide.csv"), wide, "C")
+        assert pool.parse(ParseSettings(), _obj("next.md"), _markdown(1), "C").chunks
+    finally:
+        pool.close()
+
+
+def test_the_parser_port_uses_the_shared_pool_of_the_settings():
+    parser = ProcessPoolParser(ParseSettings(chunking="basic"), IngestSettings(parse_workers=1))
+    document = parser.parse(_obj("a.md"), _markdown(2), "C")
+    assert document.chunks and document.obj.uri == "s3://b/a.md"
