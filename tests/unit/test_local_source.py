@@ -1,14 +1,15 @@
 import os
-import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from ragkeeper.adapters.storage.local import LocalFolderSource
-from ragkeeper.errors import TerminalError, UnsupportedDocument
+from ragkeeper.errors import ObjectChanged, TerminalError, UnsupportedDocument
 from ragkeeper.models import SourceObject
+from tests.support.privileges import permissions_bind
 
 
 def test_lists_files_recursively_with_filters_and_reads_them(tmp_path: Path):
@@ -50,11 +51,7 @@ def test_stat_finds_files_by_uri_and_never_outside_the_folder(tmp_path: Path):
 
 
 def _list_without_dac_override(root: Path) -> subprocess.CompletedProcess[str]:
-    """List `root` in a child process that file permissions bind, even when the tests run as root.
-
-    As root, `chmod 000` stops nobody: the child runs through `setpriv` with CAP_DAC_OVERRIDE and
-    CAP_DAC_READ_SEARCH dropped from its bounding set, so the kernel's permission check applies.
-    """
+    """List `root` in a child process that file permissions bind, even when the tests run as root."""
     code = (
         "import sys\n"
         "from ragkeeper.adapters.storage.local import LocalFolderSource\n"
@@ -65,13 +62,7 @@ def _list_without_dac_override(root: Path) -> subprocess.CompletedProcess[str]:
         "    print(f'{type(error).__name__}: {error}'); sys.exit(3)\n"
         "print(' '.join(keys))\n"
     )
-    command = [sys.executable, "-c", code, str(root)]
-    if os.geteuid() == 0:
-        setpriv = shutil.which("setpriv")
-        if setpriv is None:
-            pytest.skip("running as root without setpriv: cannot make a folder unreadable")
-        drop = "-dac_override,-dac_read_search"
-        command = [setpriv, "--bounding-set", drop, "--inh-caps", drop, *command]
+    command = [*permissions_bind(), sys.executable, "-c", code, str(root)]
     return subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
 
 
@@ -172,10 +163,18 @@ def test_special_files_are_neither_listed_nor_read(tmp_path: Path):
         source.read(pipe)
 
 
-def test_a_file_that_grew_past_the_cap_is_not_read_whole(tmp_path: Path):
-    (tmp_path / "a.txt").write_bytes(b"x" * 10)
+def test_a_file_rewritten_since_listing_is_not_read(tmp_path: Path):
+    (tmp_path / "a.txt").write_bytes(b"as listed")
+    source = LocalFolderSource(str(tmp_path), ["*"], [])
+    (listed,) = source.list()
+    (tmp_path / "a.txt").write_bytes(b"rewritten after the listing")
+    with pytest.raises(ObjectChanged, match="changed since it was listed"):
+        source.read(listed)
+
+
+def test_reading_stops_at_the_cap_even_if_the_listed_size_lied(tmp_path: Path):
+    (tmp_path / "a.txt").write_bytes(b"x" * 1000)
     source = LocalFolderSource(str(tmp_path), ["*"], [], max_object_bytes=100)
     (listed,) = source.list()
-    (tmp_path / "a.txt").write_bytes(b"x" * 1000)
     with pytest.raises(UnsupportedDocument, match="more than the 100-byte limit"):
-        source.read(listed)
+        source.read(replace(listed, size=10))

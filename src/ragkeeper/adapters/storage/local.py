@@ -19,7 +19,7 @@ from urllib.parse import unquote, urlparse
 
 from ragkeeper.adapters.storage.capped import read_capped
 from ragkeeper.adapters.storage.filters import key_selected
-from ragkeeper.errors import ConfigError, TerminalError, TransientError
+from ragkeeper.errors import ConfigError, ObjectChanged, TerminalError, TransientError
 from ragkeeper.models import SourceObject
 
 # Gone between being seen and being opened: a concurrent change, which the next listing settles.
@@ -78,8 +78,11 @@ class LocalFolderSource:
         yield from sorted(found, key=lambda obj: obj.key)
 
     def stat(self, uri: str) -> SourceObject | None:
-        """The file at `uri` as `list` shows it; None if absent, outside the folder, behind a link
-        that `list` would not follow, not a regular file, or filtered out."""
+        """The file at `uri` as `list` shows it, or None.
+
+        None if it is absent, outside the folder, behind a link that `list` would not follow, not a
+        regular file, or filtered out.
+        """
         located = self._locate(uri)
         if located is None:
             return None
@@ -104,13 +107,19 @@ class LocalFolderSource:
         except OSError as error:
             raise TerminalError(f"cannot read {obj.uri}: {_open_failure(error)}") from None
         with os.fdopen(fd, "rb") as file:
-            if not stat_mode.S_ISREG(os.fstat(file.fileno()).st_mode):
+            info = os.fstat(file.fileno())
+            if not stat_mode.S_ISREG(info.st_mode):
                 raise TerminalError(f"cannot read {obj.uri}: not a regular file")
+            if obj.etag and _etag(info) != obj.etag:
+                raise ObjectChanged(f"{obj.uri} changed since it was listed; the next run reads it again")
             return read_capped(file.read, obj.uri, self._max_bytes)
 
     def _walk(self) -> Iterator[SourceObject | None]:
-        """Depth-first over the folder. A followed link to a folder is walked under its own name,
-        unless it leads back to a folder on its own path (a loop)."""
+        """Depth-first over the folder; raises on the first folder or file that cannot be read.
+
+        A followed link to a folder is walked under its own name, unless it leads back to a folder
+        on its own path (a loop).
+        """
         root = self._root.stat()
         pending: list[tuple[Path, frozenset[tuple[int, int]]]] = [
             (self._root, frozenset({(root.st_dev, root.st_ino)}))
@@ -145,8 +154,10 @@ class LocalFolderSource:
         return target if target != self._root and target.is_relative_to(self._root) else None
 
     def _locate(self, uri: str) -> tuple[Path, tuple[str, ...]] | None:
-        """The path `uri` names below the root, and the components to open (its resolved target's
-        when links are followed); None if it is not below the root."""
+        """The path `uri` names below the root and the components to open, or None if not below it.
+
+        When links are followed, the components are those of its resolved target.
+        """
         path = Path(os.path.normpath(path_from_uri(uri)))  # `..` must not lead out of the folder
         if path == self._root or not path.is_relative_to(self._root):
             return None
@@ -156,8 +167,10 @@ class LocalFolderSource:
         return (path, target.relative_to(self._root).parts) if target is not None else None
 
     def _open(self, parts: tuple[str, ...]) -> int:
-        """Open root/parts without following any link on the way, so a link swapped in after the
-        listing cannot lead outside the folder (ELOOP or ENOTDIR instead)."""
+        """Open root/parts without following any link on the way.
+
+        A link swapped in after the listing then cannot lead outside the folder (ELOOP or ENOTDIR).
+        """
         nofollow = os.O_NOFOLLOW | os.O_CLOEXEC
         folder = os.open(self._root, os.O_RDONLY | os.O_DIRECTORY | nofollow)
         try:
@@ -174,15 +187,18 @@ class LocalFolderSource:
         key = path.relative_to(self._root).as_posix()
         if not key_selected(key, self._include, self._exclude):
             return None
-        # A local file has no ETag; size + mtime_ns is what changes when it is rewritten.
-        etag = hashlib.sha256(f"{info.st_size}:{info.st_mtime_ns}".encode()).hexdigest()[:32]
         return SourceObject(
             uri=path.as_uri(),
             key=key,
             size=info.st_size,
-            etag=etag,
+            etag=_etag(info),
             modified=datetime.fromtimestamp(info.st_mtime, tz=UTC),
         )
+
+
+def _etag(info: os.stat_result) -> str:
+    # A local file has no ETag; size + mtime_ns is what changes when it is rewritten.
+    return hashlib.sha256(f"{info.st_size}:{info.st_mtime_ns}".encode()).hexdigest()[:32]
 
 
 def _open_failure(error: OSError) -> str:
