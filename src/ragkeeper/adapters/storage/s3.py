@@ -7,6 +7,7 @@ from typing import Any
 
 from ragkeeper.adapters.storage.capped import read_capped
 from ragkeeper.adapters.storage.filters import key_selected, under_root
+from ragkeeper.core.redaction import redact_urls
 from ragkeeper.errors import (
     ConfigError,
     ObjectChanged,
@@ -93,7 +94,7 @@ def translate_s3_error(error: Exception, what: str) -> Exception:
     )
 
     if isinstance(error, EndpointConnectionError | ConnectTimeoutError):
-        return ServiceUnavailable(f"{what}: cannot reach the S3 endpoint ({error})")
+        return ServiceUnavailable(f"{what}: cannot reach the S3 endpoint ({redact_urls(str(error))})")
     if isinstance(error, ReadTimeoutError | HTTPClientError | ResponseStreamingError):
         return TransientError(f"{what}: the S3 connection failed or timed out ({type(error).__name__})")
     if isinstance(error, NoCredentialsError | PartialCredentialsError | ProfileNotFound):
@@ -111,7 +112,7 @@ def translate_s3_error(error: Exception, what: str) -> Exception:
             return TransientError(f"{what}: S3 is throttling or failing ({code})")
         return TerminalError(f"{what}: S3 error {code}")
     if isinstance(error, BotoCoreError):
-        return TerminalError(f"{what}: {type(error).__name__}: {error}")
+        return TerminalError(f"{what}: {type(error).__name__}: {redact_urls(str(error))}")
     return error
 
 
