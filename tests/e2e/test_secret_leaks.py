@@ -4,11 +4,12 @@ Every secret setting holds a marker value, and every URL setting carries credent
 services are started to accept exactly those credentials (MinIO's root password, a Weaviate with
 API-key authentication, an OpenAI-compatible stand-in behind a gateway that takes the base URL's
 user and password). Real runs follow through the CLI: doctor, ingest with quarantined documents, a
-failed ingest, status, query, deployments. Then every channel is searched for every marker: the
-commands' stdout and stderr, the Prefect server (logs, artifacts, flow and task runs through its
-API, and its database and log files byte for byte), the CLI's Prefect home, every object of every
-Weaviate collection (chunks, state, run log, generations) and Weaviate's data files, and the Great
-Expectations Data Docs.
+failed ingest, status, query, deployments, and `listen` answering senders without credentials.
+Then every channel is searched for every marker: the commands' stdout and stderr, the Prefect
+server (logs, artifacts, flow and task runs through its API, and its database and log files byte
+for byte), the CLI's Prefect home, every object of every Weaviate collection (chunks, state, run
+log, generations) and Weaviate's data files, the Great Expectations Data Docs, and the receiver's
+answers.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.cli import run_cli
+from tests.support.cli import run_cli, start_cli
 from tests.support.openai_server import ApiError, OpenAIStandIn, OpenAITestServer
 
 pytestmark = pytest.mark.e2e
@@ -156,6 +157,37 @@ def _weaviate_texts(weaviate: Any) -> Iterator[tuple[str, str]]:
         client.close()
 
 
+def _listen_outputs(tmp_path: Path, env: dict[str, str]) -> list[tuple[str, str]]:
+    """`ragkeeper listen`: its console, and its answers to senders without the token or with a wrong one."""
+    import subprocess
+
+    import devservices
+    import httpx
+
+    port = devservices.free_port()
+    log = tmp_path / "listen.log"
+    listener = start_cli("listen", "--port", str(port), log=log, env=env)
+    answers = []
+    try:
+        devservices.wait_http(f"http://127.0.0.1:{port}/healthz", 60, listener)  # type: ignore[arg-type]
+        event = {"EventName": "s3:ObjectCreated:Put", "Key": "docs/page0.md", "Records": []}
+        for headers in ({}, {"Authorization": "Bearer wrong-token"}, {"X-Ragkeeper-Signature": "sha256=00"}):
+            answer = httpx.post(f"http://127.0.0.1:{port}/s3-events", json=event, headers=headers, timeout=10)
+            answers.append(
+                (f"listen answer to {headers}", f"{answer.status_code} {answer.headers} {answer.text}")
+            )
+        health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10)
+        answers.append(("listen /healthz", health.text))
+    finally:
+        listener.terminate()
+        try:
+            listener.wait(20)
+        except subprocess.TimeoutExpired:
+            listener.kill()
+            listener.wait()
+    return [*answers, ("`ragkeeper listen` output", log.read_text(errors="replace"))]
+
+
 def test_no_secret_reaches_any_output_channel(
     tmp_path: Path, secret_services: dict[str, Any], prefect_server: Any
 ):
@@ -233,6 +265,7 @@ def test_no_secret_reaches_any_output_channel(
         surprises.append(f"no redacted endpoint in the quarantine of `status --json`: {status.stdout}")
     cli("query", "how are keys rotated?")
     cli("deployments")
+    outputs.extend(_listen_outputs(tmp_path, env))
 
     channels: list[tuple[str, str]] = list(outputs)
     channels += _prefect_api_texts(prefect_server.url)
