@@ -1,4 +1,5 @@
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import replace
@@ -7,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ragkeeper.adapters.storage.local import LocalFolderSource
-from ragkeeper.errors import ObjectChanged, TerminalError, UnsupportedDocument
+from ragkeeper.errors import ObjectChanged, TerminalError, TransientError, UnsupportedDocument
 from ragkeeper.models import SourceObject
 from tests.support.privileges import permissions_bind
 
@@ -84,6 +85,18 @@ def test_an_unreadable_subfolder_fails_the_listing_instead_of_vanishing(tmp_path
         f"TerminalError: cannot list {tmp_path / 'sub'}: Permission denied; "
         "the run stops so that its documents are not taken as deleted"
     )
+
+
+def test_a_folder_removed_mid_walk_fails_the_listing_as_retryable(tmp_path: Path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "a.md").write_text("# A")
+    (tmp_path / "sub" / "b.md").write_text("# B")
+    walk = LocalFolderSource(str(tmp_path), ["*"], [])._walk()  # list() would walk it all first
+    first = next(walk)  # a.md: sub/ is still waiting to be walked
+    assert first is not None and first.key == "a.md"
+    shutil.rmtree(tmp_path / "sub")
+    with pytest.raises(TransientError, match=r"cannot list .*/sub: No such file or directory"):
+        list(walk)
 
 
 # --- symbolic links (issue 9, item 4) --------------------------------------------------------------
