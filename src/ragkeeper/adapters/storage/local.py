@@ -33,7 +33,7 @@ def path_from_uri(uri: str) -> Path:
     return Path(uri)
 
 
-def listing_error(folder: Path, error: OSError) -> TerminalError | TransientError:
+def _listing_error(folder: Path, error: OSError) -> TerminalError | TransientError:
     """One clear line for a folder that cannot be listed; transient when it vanished mid-walk."""
     message = (
         f"cannot list {folder}: {error.strerror or type(error).__name__}; "
@@ -143,7 +143,7 @@ class LocalFolderSource:
                         elif stat_mode.S_ISREG(info.st_mode):
                             yield self._object(path, info)
             except OSError as error:
-                raise listing_error(Path(error.filename or folder), error) from None
+                raise _listing_error(Path(error.filename or folder), error) from None
 
     def _resolved_inside(self, path: Path) -> Path | None:
         """Where `path` leads once every link is resolved, if that exists below the root; else None."""
