@@ -52,8 +52,15 @@ def make_source(settings: Settings) -> ObjectSource:
 
 
 def make_parser(settings: Settings) -> Parser:
-    """The unstructured parser: in worker processes (`ingest.parse_workers`), or in this process for 0."""
-    if settings.ingest.parse_workers > 0:
+    """The unstructured parser: in worker processes (`ingest.parse_workers`), or in this process.
+
+    It parses in this process for `parse_workers` 0, and inside a daemonic process (such as a Dask
+    worker under its nanny), which may not start processes of its own: there the cluster's worker
+    processes are the parallelism.
+    """
+    import multiprocessing
+
+    if settings.ingest.parse_workers > 0 and not multiprocessing.current_process().daemon:
         from ragkeeper.adapters.parse_pool import ProcessPoolParser
 
         return ProcessPoolParser(settings.parse, settings.ingest)

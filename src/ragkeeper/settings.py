@@ -178,15 +178,22 @@ class SyncSettings(_Section):
         ge=60,
         description="Write lease (Prefect's minimum is 60 s); a killed run frees it when it expires.",
     )
-    lease_renew_seconds: float = Field(
-        default=30, gt=0, description="How often a run renews its write lease (at most a third of the lease)."
+    lease_renew_seconds: float | None = Field(
+        default=None,
+        gt=0,
+        description="Seconds between renewals of the write lease; unset: a quarter of lease_seconds.",
     )
 
     @model_validator(mode="after")
     def _renewed_well_before_expiry(self) -> SyncSettings:
-        if self.lease_renew_seconds > self.lease_seconds / 3:
+        if self.lease_renew_seconds is not None and self.lease_renew_seconds > self.lease_seconds / 3:
             raise ValueError("lease_renew_seconds must be at most a third of lease_seconds")
         return self
+
+    @property
+    def lease_renewal_interval(self) -> float:
+        """Seconds between two renewals of the write lease."""
+        return self.lease_renew_seconds or self.lease_seconds / 4
 
 
 class WeaviateSettings(_Section):

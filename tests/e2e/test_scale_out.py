@@ -1,5 +1,8 @@
-"""Scale-out: parse and embed on a real local Dask cluster of worker processes, sharded across child
-runs; the index must come out exactly as a single-process run builds it."""
+"""Scale-out: parse and embed on real Dask clusters, sharded across child runs; the index must come out
+exactly as a single-process run builds it. Users outgrow one box with a scheduler and workers started
+on their own, so one test starts `dask scheduler` and two `dask worker` processes itself."""
+
+from pathlib import Path
 
 import pytest
 
@@ -7,7 +10,7 @@ from ragkeeper.core.faults import InjectedFault
 from ragkeeper.errors import TooManyFailures
 from ragkeeper.flows.ingest import ingest
 from tests.e2e.test_sync import _seed, doc
-from tests.support.index import chunk_identities, state_records
+from tests.support.index import chunk_identities, generation_states, state_records
 
 pytestmark = pytest.mark.e2e
 
@@ -58,6 +61,74 @@ def test_dask_cluster_and_shards_build_the_same_index_as_one_process(
     assert (again.objects_unchanged, again.chunks_written) == (13, 0)
 
 
+@pytest.fixture
+def dask_cluster(tmp_path):
+    """A `dask scheduler` and two `dask worker` processes started separately, as on several machines."""
+    import subprocess
+    import sys
+
+    import devservices
+
+    bin_dir = Path(sys.executable).parent
+    port = devservices.free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    logs = [(tmp_path / f"dask-{n}.log").open("wb") for n in range(3)]
+    common = ["--no-dashboard"]
+    processes = [
+        subprocess.Popen(
+            [str(bin_dir / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port), *common],
+            stdout=logs[0],
+            stderr=subprocess.STDOUT,
+        )
+    ]
+    processes += [
+        subprocess.Popen(
+            [str(bin_dir / "dask"), "worker", address, "--nworkers", "1", "--nthreads", "2", *common],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        for log in logs[1:]
+    ]
+    try:
+        from distributed import Client
+
+        with Client(address, timeout=120) as client:
+            client.wait_for_workers(2, timeout=180)
+        yield address
+    finally:
+        for process in reversed(processes):
+            process.terminate()
+        for process in processes:
+            process.wait(30)
+        for log in logs:
+            log.close()
+
+
+def test_a_separately_started_scheduler_and_workers_build_the_same_index(
+    prefect_harness, s3_env, s3_client, bucket, weaviate_env, weaviate_client, monkeypatch, dask_cluster
+):
+    for n in range(10):
+        s3_client.put_object(Bucket=bucket, Key=f"docs/doc{n:02d}.md", Body=doc(n))
+    source = f"s3://{bucket}/docs/"
+    single = ingest(source=source)
+
+    monkeypatch.setenv("RAGKEEPER_RUNNER__KIND", "dask")
+    monkeypatch.setenv("RAGKEEPER_RUNNER__DASK_ADDRESS", dask_cluster)
+    monkeypatch.setenv("RAGKEEPER_INGEST__OBJECTS_PER_TASK", "2")
+    scaled_collection = weaviate_env + "Remote"
+    scaled = ingest(source=source, collection=scaled_collection)
+
+    assert (scaled.chunks_planned, scaled.chunks_confirmed) == (single.chunks_planned, single.chunks_planned)
+    assert chunk_identities(weaviate_client, scaled_collection) == chunk_identities(
+        weaviate_client, weaviate_env
+    )
+    from distributed import Client
+
+    with Client(dask_cluster) as client:  # the parse and write tasks ran on the workers, not here
+        executed: dict[str, int] = client.run(lambda dask_worker: dask_worker.state.executed_count)  # type: ignore[assignment]
+    assert all(count > 0 for count in executed.values()), executed
+
+
 def test_sharded_run_shares_one_failure_guard(
     prefect_harness, s3_env, s3_client, bucket, weaviate_env, weaviate_client, monkeypatch
 ):
@@ -71,7 +142,7 @@ def test_sharded_run_shares_one_failure_guard(
 
     with pytest.raises(TooManyFailures, match="4 of 10 documents failed"):
         ingest(source=f"s3://{bucket}/docs/")
-    records = state_records(weaviate_client, weaviate_env)
+    records = generation_states(weaviate_client, weaviate_env)  # a stopped first run serves nothing yet
     assert {u for u, r in records.items() if r["status"] == "quarantined"} == {
         f"s3://{bucket}/docs/empty{n}.md" for n in range(4)
     }

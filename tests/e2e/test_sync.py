@@ -2,7 +2,7 @@
 
 import pytest
 
-from ragkeeper.errors import DeleteGuardTripped, TooManyFailures
+from ragkeeper.errors import DeleteGuardTripped
 from ragkeeper.flows.ingest import ingest
 from tests.support.index import chunk_identities, state_records
 
@@ -157,18 +157,6 @@ def test_quarantined_object_is_not_parsed_again_until_it_changes(
     fixed = ingest(source=f"s3://{bucket}/docs/")
     assert (fixed.objects_changed, fixed.objects_parsed, fixed.quarantined) == (1, 1, ())
     assert state_records(weaviate_client, weaviate_env)[f"s3://{bucket}/docs/empty.md"]["status"] == "indexed"
-
-
-def test_too_many_failures_fail_the_run_before_any_write(
-    prefect_harness, s3_env, s3_client, bucket, weaviate_env, weaviate_client, small_chunks
-):
-    _seed(s3_client, bucket, count=2)
-    for n in range(2):
-        _put(s3_client, bucket, f"empty{n}.md", "")
-    with pytest.raises(TooManyFailures, match=r"2 of 4 documents failed"):
-        ingest(source=f"s3://{bucket}/docs/")
-    assert chunk_identities(weaviate_client, weaviate_env) == {}
-    assert state_records(weaviate_client, weaviate_env) == {}
 
 
 def test_dry_run_plans_without_writing(

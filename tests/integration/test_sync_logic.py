@@ -128,9 +128,7 @@ def test_a_lossy_store_fails_the_run_instead_of_recording_chunks_it_lost(index, 
     index.source.files.update(_docs(4))
     index.store.loses = "Body of 1."
 
-    with pytest.raises(
-        WriteNotConfirmed, match=r"Weaviate holds 5 of the 6 chunks written for 2 documents"
-    ):
+    with pytest.raises(WriteNotConfirmed, match=r"Weaviate holds 5 of the 6 chunks written for 2 documents"):
         index.ingest()
     assert all(state.status == "pending" for state in index.states.states.values())
 

@@ -33,3 +33,17 @@ def state_records(client: Any, collection: str) -> dict[str, dict[str, Any]]:
     return {
         str(o.properties["source_uri"]): dict(o.properties) for o in client.collections.get(name).iterator()
     }
+
+
+def generation_states(client: Any, alias: str) -> dict[str, dict[str, Any]]:
+    """The recorded state by source URI of the one generation built for `alias`, served or not yet."""
+    names = [
+        n
+        for n in client.collections.list_all(simple=True)
+        if n.startswith(f"{alias}_") and n.endswith("State")
+    ]
+    assert len(names) == 1, names
+    return {
+        str(o.properties["source_uri"]): dict(o.properties)
+        for o in client.collections.get(names[0]).iterator()
+    }

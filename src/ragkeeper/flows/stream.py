@@ -120,11 +120,10 @@ class _Stream:
         parsed = self._parsing.popleft().result()
         self._result.parse_seconds += parsed.seconds
         progress.advance("parse", len(parsed.documents) + len(parsed.quarantined))
-        if self._guard.stopping:
-            return  # parsed after the run stopped: not written, re-planned next run
+        self._result.quarantined += parsed.quarantined  # facts even after a stop: recorded as retryable
+        if self._guard.observe(len(parsed.quarantined), parsed.quarantined):
+            return  # documents parsed after the run stopped are not written: the next run plans them again
         self._result.parsed += len(parsed.documents)
-        self._result.quarantined += parsed.quarantined
-        self._guard.observe(len(parsed.quarantined), parsed.quarantined)
         self._to_gate += parsed.documents
         if len(self._to_gate) >= self._settings.quality.documents_per_validation:
             self._gate()

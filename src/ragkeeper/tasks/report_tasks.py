@@ -10,9 +10,9 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from ragkeeper import runtime
-from ragkeeper.core.quality.report import excluded_by_check, excluded_offenders, worst_offenders
+from ragkeeper.core.quality.report import excluded_by_check, excluded_offenders, gate_quarantines
 from ragkeeper.core.sync.report import artifact_key, summary_rows
-from ragkeeper.models import IndexedState, QualityReport, RunSummary
+from ragkeeper.models import IndexedState, RunSummary
 from ragkeeper.settings import Settings
 
 # Runs that list the whole source: a successful one makes the whole index fresh.
@@ -27,8 +27,7 @@ def publish_summary(summary: RunSummary) -> None:
         table=[{"metric": metric, "value": value} for metric, value in summary_rows(summary)],
         description=f"ingest of {summary.source} into {summary.collection}",
     )
-    if summary.quality is not None:
-        publish_quality(summary.quality, summary.collection)
+    publish_quality(summary)
     publish_excluded(summary)
 
 
@@ -65,25 +64,31 @@ def publish_quarantine(collection: str, quarantined: Sequence[IndexedState]) -> 
     )
 
 
-def publish_quality(report: QualityReport, collection: str) -> None:
-    """Quality-gate results: per-check counts (table) and the worst offending documents (markdown)."""
+def publish_quality(summary: RunSummary) -> None:
+    """Quality-gate results: per-check counts (table) and the documents it quarantined (markdown)."""
+    report = summary.quality
+    if report is None:
+        return
     create_table_artifact(
-        key=artifact_key("quality-checks", collection),
+        key=artifact_key("quality-checks", summary.collection),
         table=[
-            {k: result.get(k) for k in ("suite", "check", "success", "unexpected_count", "element_count")}
+            {
+                k: result.get(k)
+                for k in ("suite", "check", "action", "success", "unexpected_count", "element_count")
+            }
             for result in report.expectation_results
         ],
         description=(
-            f"{len(report.failures)} of {report.documents_checked} documents failed quality checks "
-            f"({report.chunks_checked} chunks checked); data docs: {report.data_docs_path or 'none'}"
+            f"{report.documents_checked} documents and {report.chunks_checked} chunks checked; "
+            f"data docs: {report.data_docs_path or 'none'}"
         ),
     )
-    offenders = worst_offenders(report)
-    lines = [f"| `{uri}` | {reasons.replace('|', '/')} |" for uri, reasons in offenders] or ["| (none) | |"]
+    offenders = gate_quarantines(summary.quarantined)
+    lines = [f"| `{q.uri}` | {q.reason.replace('|', '/')} |" for q in offenders] or ["| (none) | |"]
     create_markdown_artifact(
-        key=artifact_key("quality-offenders", collection),
-        markdown="| document | failed checks |\n|---|---|\n" + "\n".join(lines),
-        description="documents that failed the quality gate in the last run, most failures first",
+        key=artifact_key("quality-offenders", summary.collection),
+        markdown="| document | why the gate quarantined it |\n|---|---|\n" + "\n".join(lines),
+        description="documents the quality gate kept out of the index in the last run",
     )
 
 

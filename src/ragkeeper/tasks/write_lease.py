@@ -93,7 +93,7 @@ def write_lease(settings: Settings, on_busy: Literal["wait", "skip"] | None = No
     stop = threading.Event()
     renewer = threading.Thread(
         target=contextvars.copy_context().run,
-        args=(_renew, lease, settings.sync.lease_seconds, settings.sync.lease_renew_seconds, stop),
+        args=(_renew, lease, settings.sync.lease_seconds, settings.sync.lease_renewal_interval, stop),
         name="write-lease",
         daemon=True,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from ragkeeper.models import ExcludedChunk, QualityReport
+from ragkeeper.models import ExcludedChunk, QualityReport, QuarantinedObject
 
 
 def merge_quality_reports(reports: Sequence[QualityReport]) -> QualityReport:
@@ -34,10 +34,9 @@ def merge_quality_reports(reports: Sequence[QualityReport]) -> QualityReport:
     )
 
 
-def worst_offenders(report: QualityReport, limit: int = 10) -> list[tuple[str, str]]:
-    """The documents with the most failed checks, with their reasons joined, most failures first."""
-    ranked = sorted(report.failures.items(), key=lambda item: (-len(item[1]), item[0]))
-    return [(uri, "; ".join(reasons)) for uri, reasons in ranked[:limit]]
+def gate_quarantines(quarantined: Sequence[QuarantinedObject]) -> list[QuarantinedObject]:
+    """The quarantines the quality gate decided (their reasons start with `quality:`), by URI."""
+    return sorted((q for q in quarantined if q.reason.startswith("quality: ")), key=lambda q: q.uri)
 
 
 def excluded_by_check(excluded: Sequence[ExcludedChunk]) -> list[tuple[str, int]]:
