@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import socket
 import subprocess
@@ -56,14 +57,23 @@ def measure(label: str, command: list[str], env: dict[str, str], log: Path, cwd:
     """Run a command to its end, timing it and sampling its process tree's PSS; output goes to `log`."""
     print(f"-- {label}: {' '.join(command[:3])} ... (log: {log})", flush=True)
     with log.open("wb") as out:
+        cpu_before = _children_cpu_seconds()
         started = time.perf_counter()
         process = subprocess.Popen(command, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
         with PeakPss(process.pid) as sampler:
             code = process.wait()
         seconds = time.perf_counter() - started
-    run = Run(label, round(seconds, 2), round(sampler.peak_mib, 1), sampler.peak_processes, code, str(log))
-    print(f"   {seconds:.1f} s, peak PSS {sampler.peak_mib:.0f} MiB, exit {code}", flush=True)
+        cpu = _children_cpu_seconds() - cpu_before
+    run = Run(label, round(seconds, 2), round(cpu, 1), round(sampler.peak_mib, 1), sampler.peak_processes)
+    run.exit_code, run.log = code, str(log)
+    print(f"   {seconds:.1f} s, {cpu:.0f} s CPU, peak PSS {sampler.peak_mib:.0f} MiB, exit {code}")
     return run
+
+
+def _children_cpu_seconds() -> float:
+    """User + system CPU of every descendant reaped so far (a run's whole tree, once it has ended)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def ports_free(*ports: int) -> bool:

@@ -11,10 +11,11 @@ class Run:
 
     label: str
     seconds: float
+    cpu_seconds: float  # user + system of the whole process tree: less affected by a busy machine
     peak_pss_mib: float
     peak_processes: int
-    exit_code: int
-    log: str
+    exit_code: int = 0
+    log: str = ""
     chunks_reported: int | None = None
     objects_in_weaviate: int | None = None
     embedding_requests: int = 0
@@ -46,8 +47,10 @@ def ratios(runs: list[Run]) -> dict[str, float | None]:
     return {
         "peer/ragkeeper cold time": ratio(peer_cold, rk_cold),
         "peer/ragkeeper re-run time": ratio(peer_rerun, rk_rerun),
+        "peer/ragkeeper cold CPU": ratio(peer_cold, rk_cold, "cpu_seconds"),
         "peer/ragkeeper cold peak PSS": ratio(peer_cold, rk_cold, "peak_pss_mib"),
         "ragkeeper cold / partition+chunk 2 processes": ratio(rk_cold, baseline),
+        "ragkeeper cold CPU / partition+chunk 2 processes CPU": ratio(rk_cold, baseline, "cpu_seconds"),
     }
 
 
@@ -58,16 +61,22 @@ def print_report(setup: dict[str, object], runs: list[Run]) -> dict[str, float |
         f"{setup['latency_ms']} ms added per request; {setup['cores']} cores, "
         f"load average at the end {setup['load_average_at_end']}"
     )
-    header = ("run", "wall s", "peak PSS MiB", "procs", "exit", "chunks said", "in Weaviate", "embed reqs")
-    print(f"{header[0]:40}" + "".join(f"{h:>13}" for h in header[1:]))
+    header = ("run", "wall s", "CPU s", "peak PSS MiB", "procs", "exit", "chunks said", "in Weaviate")
+    print(f"{header[0]:40}" + "".join(f"{h:>13}" for h in (*header[1:], "embed reqs")))
     for run in runs:
-        cells = (run.seconds, run.peak_pss_mib, run.peak_processes, run.exit_code, run.chunks_reported)
+        cells = (run.seconds, run.cpu_seconds, run.peak_pss_mib, run.peak_processes, run.exit_code)
+        cells += (run.chunks_reported,)
         cells += (run.objects_in_weaviate, run.embedding_requests or None)
         print(f"{run.label:40}" + "".join(f"{_cell(c):>13}" for c in cells))
     figures = ratios(runs)
     print()
     for name, value in figures.items():
-        print(f"{name:48} {_cell(value)}")
+        print(f"{name:54} {_cell(value)}")
+    for run in runs:
+        summary = run.details.get("summary")
+        if isinstance(summary, dict):
+            stages = [f"{k.split()[0]} {v}" for k, v in summary.items() if k.endswith(" seconds")]
+            print(f"{run.label}: stage seconds {', '.join(stages)}")
     for run in runs:
         quarantined = run.details.get("quarantined")
         if isinstance(quarantined, list) and quarantined:

@@ -65,28 +65,22 @@ PICKS = (
 )
 PACKAGES = tuple(sorted({pick.package for pick in PICKS}))
 
-# The small sample copied into the tests (corpus-relative paths), each package's copyright beside it.
+# The small sample copied into the tests: (corpus-relative path, license from the package's copyright).
+PSF = "PSF License (Python 3.11 documentation)"
+VERBATIM = "permission notice: verbatim and modified copies (see copyright)"
+GNUPLOT = "gnuplot license: copies with the notice (see copyright)"
 FIXTURE_SAMPLE = (
-    "sqlite3-doc/doc/sqlite3/lang_with.html",
-    "sqlite3-doc/doc/sqlite3/datatype3.html",
-    "sqlite3-doc/doc/sqlite3/copyright-release.pdf",
-    "python3.11-doc/doc/python3.11/html/howto/sorting.html",
-    "python3.11-doc/doc/python3.11/html/tutorial/errors.html",
-    "debian-policy/doc/debian-policy/fhs/fhs-3.0.pdf",
-    "debian-policy/doc/debian-policy/upgrading-checklist.html",
-    "debian-faq/doc/debian/FAQ/ch-basic_defs.en.html",
-    "bash-doc/doc/bash/examples/bash-completion/README",
-    "gnuplot-doc/doc/gnuplot/BUGS",
-    "gnuplot-doc/doc/gnuplot/README",
+    ("sqlite3-doc/doc/sqlite3/datatype3.html", "public domain"),
+    ("sqlite3-doc/doc/sqlite3/copyright-release.pdf", "public domain"),
+    ("python3.11-doc/doc/python3.11/html/howto/sorting.html", PSF),
+    ("python3.11-doc/doc/python3.11/html/tutorial/errors.html", PSF),
+    ("debian-policy/doc/debian-policy/fhs/fhs-3.0.pdf", VERBATIM),
+    ("debian-policy/doc/debian-policy/upgrading-checklist.html", "GPL-2+"),
+    ("debian-faq/doc/debian/FAQ/basic-defs.en.html", VERBATIM),
+    ("bash-doc/doc/bash/examples/bash-completion/README", "GPL-3+"),
+    ("gnuplot-doc/doc/gnuplot/BUGS", GNUPLOT),
+    ("gnuplot-doc/doc/gnuplot/README", GNUPLOT),
 )
-LICENSES = {  # from each package's debian/copyright (copied beside the sample)
-    "bash-doc": "GPL-3+",
-    "debian-faq": "GPL-2+",
-    "debian-policy": "GPL-2+ (the FHS: its own permissive notice, see copyright)",
-    "gnuplot-doc": "gnuplot license (permissive, see copyright)",
-    "python3.11-doc": "PSF License Agreement for Python 3.11 (documentation: PSF, see copyright)",
-    "sqlite3-doc": "public domain",
-}
 
 
 def corpus_root() -> Path:
@@ -195,12 +189,12 @@ def write_fixtures(corpus: Path, target: Path) -> None:
     manifest = json.loads((corpus.parent / f"{NAME}.json").read_text())
     shutil.rmtree(target, ignore_errors=True)
     rows = []
-    for name in FIXTURE_SAMPLE:
+    for name, license_name in FIXTURE_SAMPLE:
         copy_document(corpus / name, target / name)
         package = name.split("/", 1)[0]
         version = manifest["packages"][package]["version"]
-        rows.append(f"| `{name}` | {package} {version} | {LICENSES[package]} |")
-    for package in sorted({name.split("/", 1)[0] for name in FIXTURE_SAMPLE}):
+        rows.append(f"| `{name}` | {package} {version} | {license_name} |")
+    for package in sorted({name.split("/", 1)[0] for name, _ in FIXTURE_SAMPLE}):
         copy_document(corpus / package / "copyright", target / package / "copyright")
     size = sum(p.stat().st_size for p in target.rglob("*") if p.is_file())
     lines = [
@@ -227,8 +221,9 @@ def print_summary(folder: Path) -> None:
     manifest = json.loads((folder.parent / f"{NAME}.json").read_text())
     print(f"corpus {NAME}: {folder}")
     print("packages: " + ", ".join(f"{p} {v['version']}" for p, v in manifest["packages"].items()))
-    for kind, entry in manifest["summary"].items():
-        print(f"  {kind:6} {entry['files']:5} files {entry['bytes'] / 1e6:8.1f} MB")
+    summary = manifest["summary"]
+    for kind in (k for k in ("html", "pdf", "text", "other", "total") if k in summary):
+        print(f"  {kind:6} {summary[kind]['files']:5} files {summary[kind]['bytes'] / 1e6:8.1f} MB")
 
 
 def main() -> None:
