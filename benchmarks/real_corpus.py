@@ -75,7 +75,7 @@ FIXTURE_SAMPLE = (
     ("python3.11-doc/doc/python3.11/html/howto/sorting.html", PSF),
     ("python3.11-doc/doc/python3.11/html/tutorial/errors.html", PSF),
     ("debian-policy/doc/debian-policy/fhs/fhs-3.0.pdf", VERBATIM),
-    ("debian-policy/doc/debian-policy/upgrading-checklist.html", "GPL-2+"),
+    ("debian-policy/doc/debian-policy/policy.html/upgrading-checklist.html", "GPL-2+"),
     ("debian-faq/doc/debian/FAQ/basic-defs.en.html", VERBATIM),
     ("bash-doc/doc/bash/examples/bash-completion/README", "GPL-3+"),
     ("gnuplot-doc/doc/gnuplot/BUGS", GNUPLOT),
@@ -203,7 +203,8 @@ def write_fixtures(corpus: Path, target: Path) -> None:
         "Documentation shipped in Debian 12 packages, copied by `python benchmarks/real_corpus.py "
         "--fixtures tests/fixtures/realdocs` from the corpus of `make bench-peer`. Each package's "
         "Debian copyright file is beside its documents (`<package>/copyright`); the paths below are "
-        "the package's files under `/usr/share` (`.gz` documents gunzipped).",
+        "the package's files under `/usr/share` (`.gz` documents gunzipped). This README is not one of "
+        'the documents: exclude it when ingesting the folder (`source.exclude = ["README.md"]`).',
         "",
         "| file | Debian package | license |",
         "|---|---|---|",
