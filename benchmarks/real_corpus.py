@@ -69,17 +69,19 @@ PACKAGES = tuple(sorted({pick.package for pick in PICKS}))
 PSF = "PSF License (Python 3.11 documentation)"
 VERBATIM = "permission notice: verbatim and modified copies (see copyright)"
 GNUPLOT = "gnuplot license: copies with the notice (see copyright)"
-FIXTURE_SAMPLE = (
-    ("sqlite3-doc/doc/sqlite3/datatype3.html", "public domain"),
-    ("sqlite3-doc/doc/sqlite3/copyright-release.pdf", "public domain"),
-    ("python3.11-doc/doc/python3.11/html/howto/sorting.html", PSF),
-    ("python3.11-doc/doc/python3.11/html/tutorial/errors.html", PSF),
-    ("debian-policy/doc/debian-policy/fhs/fhs-3.0.pdf", VERBATIM),
-    ("debian-policy/doc/debian-policy/policy.html/upgrading-checklist.html", "GPL-2+"),
-    ("debian-faq/doc/debian/FAQ/basic-defs.en.html", VERBATIM),
-    ("bash-doc/doc/bash/examples/bash-completion/README", "GPL-3+"),
-    ("gnuplot-doc/doc/gnuplot/BUGS", GNUPLOT),
-    ("gnuplot-doc/doc/gnuplot/README", GNUPLOT),
+QUARANTINED = "a good page that ragkeeper's quality gate quarantined on the whole corpus"
+FIXTURE_SAMPLE = (  # (path, license, note)
+    ("sqlite3-doc/doc/sqlite3/datatype3.html", "public domain", ""),
+    ("sqlite3-doc/doc/sqlite3/copyright-release.pdf", "public domain", ""),
+    ("sqlite3-doc/doc/sqlite3/capi3ref.html", "public domain", QUARANTINED),
+    ("sqlite3-doc/doc/sqlite3/session.html", "public domain", QUARANTINED),
+    ("python3.11-doc/doc/python3.11/html/howto/sorting.html", PSF, ""),
+    ("python3.11-doc/doc/python3.11/html/tutorial/errors.html", PSF, ""),
+    ("debian-faq/doc/debian/FAQ/basic-defs.en.html", VERBATIM, ""),
+    ("debian-faq/doc/debian/FAQ/debian-faq.en.pdf", VERBATIM, QUARANTINED),
+    ("bash-doc/doc/bash/examples/bash-completion/README", "GPL-3+", ""),
+    ("gnuplot-doc/doc/gnuplot/BUGS", GNUPLOT, ""),
+    ("gnuplot-doc/doc/gnuplot/README", GNUPLOT, ""),
 )
 
 
@@ -189,12 +191,12 @@ def write_fixtures(corpus: Path, target: Path) -> None:
     manifest = json.loads((corpus.parent / f"{NAME}.json").read_text())
     shutil.rmtree(target, ignore_errors=True)
     rows = []
-    for name, license_name in FIXTURE_SAMPLE:
+    for name, license_name, note in FIXTURE_SAMPLE:
         copy_document(corpus / name, target / name)
         package = name.split("/", 1)[0]
         version = manifest["packages"][package]["version"]
-        rows.append(f"| `{name}` | {package} {version} | {license_name} |")
-    for package in sorted({name.split("/", 1)[0] for name, _ in FIXTURE_SAMPLE}):
+        rows.append(f"| `{name}` | {package} {version} | {license_name} | {note} |")
+    for package in sorted({name.split("/", 1)[0] for name, *_ in FIXTURE_SAMPLE}):
         copy_document(corpus / package / "copyright", target / package / "copyright")
     size = sum(p.stat().st_size for p in target.rglob("*") if p.is_file())
     lines = [
@@ -206,8 +208,8 @@ def write_fixtures(corpus: Path, target: Path) -> None:
         "the package's files under `/usr/share` (`.gz` documents gunzipped). This README is not one of "
         'the documents: exclude it when ingesting the folder (`source.exclude = ["README.md"]`).',
         "",
-        "| file | Debian package | license |",
-        "|---|---|---|",
+        "| file | Debian package | license | note |",
+        "|---|---|---|---|",
         *rows,
         "",
         f"{len(rows)} documents, {size:,} bytes with the copyright files.",
