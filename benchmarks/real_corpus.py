@@ -69,7 +69,7 @@ PACKAGES = tuple(sorted({pick.package for pick in PICKS}))
 PSF = "PSF License (Python 3.11 documentation)"
 VERBATIM = "permission notice: verbatim and modified copies (see copyright)"
 GNUPLOT = "gnuplot license: copies with the notice (see copyright)"
-QUARANTINED = "a good page that ragkeeper's quality gate quarantined on the whole corpus"
+QUARANTINED = "a good document that ragkeeper's quality gate quarantined (make bench-peer)"
 FIXTURE_SAMPLE = (  # (path, license, note)
     ("sqlite3-doc/doc/sqlite3/datatype3.html", "public domain", ""),
     ("sqlite3-doc/doc/sqlite3/copyright-release.pdf", "public domain", ""),
