@@ -14,6 +14,9 @@ STAMP := $(VENV)/.installed
 DEMO_DATA ?= $(CURDIR)/.demo
 DEMO_QUERY ?= how do I rotate the API keys?
 BENCH_DOCS ?= 2000
+PEER_VENV ?= .venv-peer
+PEER_STAMP := $(PEER_VENV)/.installed
+PEER_LOCK := benchmarks/peer/requirements.lock
 
 # Quiet, offline-friendly defaults for every target (each can be overridden from the environment).
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
@@ -22,7 +25,7 @@ export GX_ANALYTICS_ENABLED ?= false
 export UNSTRUCTURED_DISABLE_NOTICE ?= 1
 export SCARF_NO_ANALYTICS ?= true
 
-.PHONY: help install services demo test test-unit bench lint format lock services-up services-down clean
+.PHONY: help install services demo test test-unit bench bench-peer peer-install peer-lock lint format lock services-up services-down clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  \033[36m%-14s\033[0m %s\n",$$1,$$2}'
@@ -57,6 +60,21 @@ test-unit: install ## Run only the fast unit tests
 bench: install services ## Benchmark cold / unchanged / 1%-changed ingest (BENCH_DOCS=2000)
 	$(BIN)/python benchmarks/ingest_bench.py --docs $(BENCH_DOCS)
 
+bench-peer: install services peer-install ## ragkeeper vs unstructured-ingest on a real Debian-docs corpus (one run)
+	$(BIN)/python benchmarks/peer_bench.py --peer-python $(PEER_VENV)/bin/python
+
+$(PEER_STAMP): $(UV) $(PEER_LOCK) benchmarks/peer/offline_spacy.py
+	@[ -x $(PEER_VENV)/bin/python ] || $(PYTHON) -m venv $(PEER_VENV)
+	$(UV) pip sync --quiet --python $(PEER_VENV)/bin/python --require-hashes --compile-bytecode $(PEER_LOCK)
+	$(PEER_VENV)/bin/python benchmarks/peer/offline_spacy.py
+	@touch $@
+
+peer-install: $(PEER_STAMP) ## Create .venv-peer (unstructured-ingest) from its own hashed lock
+
+peer-lock: $(UV) ## Re-resolve benchmarks/peer/requirements.lock from requirements.in
+	$(UV) pip compile benchmarks/peer/requirements.in --generate-hashes --python-version 3.11 \
+	  --override infra/overrides.txt --no-header --quiet -o $(PEER_LOCK)
+
 lint: install ## ruff (lint + format check) and pyright
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -77,4 +95,4 @@ services-down: ## Stop what services-up started
 	$(PYTHON) infra/devservices.py down
 
 clean: ## Remove the virtualenv and demo data (the service build cache stays)
-	rm -rf $(VENV) $(DEMO_DATA) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(PEER_VENV) $(DEMO_DATA) .pytest_cache .ruff_cache

@@ -212,7 +212,8 @@ def start_weaviate(
 ) -> Service:
     """A single-node Weaviate server on 127.0.0.1; returns once /v1/.well-known/ready answers.
 
-    `extra_env` adds server configuration, e.g. `AUTHENTICATION_APIKEY_*` for API-key authentication.
+    `extra_env` adds or overrides server settings, e.g. `AUTHENTICATION_APIKEY_*` for API-key
+    authentication, or `AUTOSCHEMA_ENABLED=true` for a client that relies on auto-schema.
     """
     port = port or free_port()
     grpc_port = grpc_port or free_port()

@@ -1,0 +1,81 @@
+"""Peak memory of a process tree: PSS summed over a process and all its descendants (Linux /proc).
+
+PSS (proportional set size) divides each shared page among the processes mapping it, so forked
+workers sharing their parent's pages are counted fairly, and the sum is the memory the tree costs.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+
+def _parents() -> dict[int, list[int]]:
+    """Children of every process, from /proc/<pid>/stat."""
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(entry.path, "stat").read_text()
+        except OSError:  # the process ended while we looked
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])  # the command name may hold spaces
+        children.setdefault(parent, []).append(int(entry.name))
+    return children
+
+
+def tree(root: int) -> list[int]:
+    """The root pid and every descendant pid alive now."""
+    children, found, stack = _parents(), [], [root]
+    while stack:
+        pid = stack.pop()
+        found.append(pid)
+        stack.extend(children.get(pid, ()))
+    return found
+
+
+def pss_kib(pid: int) -> int:
+    """PSS of one process in KiB (0 if it is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+class PeakPss:
+    """Samples a process tree every `interval` seconds in a thread; `peak_mib` is the highest sum seen."""
+
+    def __init__(self, root: int, interval: float = 0.2) -> None:
+        self.root, self.interval = root, interval
+        self.peak_kib = 0
+        self.peak_processes = 0
+        self.samples = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="pss-sampler", daemon=True)
+
+    def __enter__(self) -> PeakPss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            pids = tree(self.root)
+            total = sum(pss_kib(pid) for pid in pids)
+            self.samples += 1
+            if total > self.peak_kib:
+                self.peak_kib, self.peak_processes = total, len(pids)
+            self._stop.wait(self.interval)
+
+    @property
+    def peak_mib(self) -> float:
+        """Highest PSS sum seen, in MiB."""
+        return self.peak_kib / 1024
