@@ -106,7 +106,12 @@ class SearchHit:
 
 @dataclass(frozen=True, slots=True)
 class WriteResult:
-    """What writing a batch of parsed documents did."""
+    """What writing a batch of parsed documents did.
+
+    `serving_*` count objects of the serving generation while a new one is pending: brought up to
+    date, deleted, or left stale (their update could not be embedded with the serving model), and
+    the embeddings its model computed (apart from `embeddings_computed`, the new generation's).
+    """
 
     chunks_written: int = 0
     chunks_deleted: int = 0
@@ -116,6 +121,10 @@ class WriteResult:
     embed_seconds: float = 0.0
     write_seconds: float = 0.0
     quarantined: tuple[QuarantinedObject, ...] = ()
+    serving_updated: int = 0
+    serving_deleted: int = 0
+    serving_stale: int = 0
+    serving_embeddings: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +161,10 @@ class RunSummary:
     repairs: dict[str, int] = field(default_factory=dict)
     lag_seconds_max: float = 0.0
     lag_seconds_median: float = 0.0
+    serving_updated: int = 0
+    serving_deleted: int = 0
+    serving_stale: int = 0
+    serving_embeddings: int = 0
 
 
 @dataclass(frozen=True, slots=True)

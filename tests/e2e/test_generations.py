@@ -16,7 +16,9 @@ def _served(client, alias):
     objects = client.collections.get(alias).iterator(
         return_properties=["source_uri", "text", "embedding_model"]
     )
-    return [(o.properties["source_uri"], o.properties["text"], o.properties["embedding_model"]) for o in objects]
+    return [
+        (o.properties["source_uri"], o.properties["text"], o.properties["embedding_model"]) for o in objects
+    ]
 
 
 def test_deletions_and_edits_reach_readers_while_a_new_generation_is_pending(
@@ -102,3 +104,52 @@ def test_generation_cleanup_drops_only_generations_ragkeeper_recorded(
     assert len(dropped) == 2 and foreign not in dropped
     assert weaviate_client.collections.exists(foreign)
     assert weaviate_client.collections.get(foreign).aggregate.over_all(total_count=True).total_count == 1
+
+
+def test_updates_the_serving_model_cannot_embed_are_stale_until_it_can(
+    prefect_harness, s3_env, s3_client, bucket, weaviate_env, weaviate_client, openai_env, monkeypatch
+):
+    from ragkeeper.settings import load_settings
+    from ragkeeper.status import collect_status
+    from tests.conftest import OPENAI_TEST_KEY
+
+    _seed(s3_client, bucket, 3)
+    source = f"s3://{bucket}/docs/"
+    uri = f"s3://{bucket}/docs/doc{{}}.md".format
+    ingest(source=source)  # readers' generation: openai:text-embedding-3-small:64 through the stand-in
+    # The configuration moves to the offline embedder: the stand-in's endpoint and key are gone.
+    monkeypatch.setenv("RAGKEEPER_EMBED__BACKEND", "hashing")
+    monkeypatch.delenv("RAGKEEPER_OPENAI__BASE_URL")
+    monkeypatch.delenv("RAGKEEPER_OPENAI__API_KEY")
+    s3_client.put_object(Bucket=bucket, Key="docs/doc1.md", Body=doc(1, "-edited"))
+    s3_client.delete_object(Bucket=bucket, Key="docs/doc2.md")
+
+    result = reindex(uris=[uri(1), uri(2)], source=source)
+
+    assert (result.serving_updated, result.serving_deleted, result.serving_stale) == (0, 1, 1)
+    served = _served(weaviate_client, weaviate_env)
+    assert uri(2) not in {source_uri for source_uri, _, _ in served}  # deletions need no embedder
+    doc1 = [text for source_uri, text, _ in served if source_uri == uri(1)]
+    assert doc1 and not any("A1-edited" in text for text in doc1)  # the older version stays searchable
+    status = collect_status(load_settings(source={"uri": source}))
+    assert (status.objects_stale, status.building_model) == (1, "hashing-v2-64")
+    assert "not re-embedded with the serving model" in status.stale_reason
+    assert status.generation_model == "openai:text-embedding-3-small:64"
+    printed = run_cli("status", env={"RAGKEEPER_SOURCE__URI": source})
+    assert "objects stale for readers" in printed.stdout and OPENAI_TEST_KEY not in printed.stdout
+
+    refused = run_cli("query", "runbooks")  # readers' model cannot be built: one line says what to do
+    message = " ".join(refused.stderr.split())
+    assert refused.returncode == 2 and message.count("error:") == 1
+    assert "embedded by openai:text-embedding-3-small:64" in message and "ragkeeper ingest" in message
+
+    # With the endpoint configured again, the next run brings readers up to date.
+    monkeypatch.setenv("RAGKEEPER_OPENAI__BASE_URL", openai_env.base_url)
+    monkeypatch.setenv("RAGKEEPER_OPENAI__API_KEY", OPENAI_TEST_KEY)
+    again = reindex(uris=[uri(1)], source=source)
+    assert (again.objects_changed, again.serving_updated, again.serving_stale) == (1, 1, 0)
+    served = _served(weaviate_client, weaviate_env)
+    assert any("A1-edited" in text for source_uri, text, _ in served if source_uri == uri(1))
+    assert {model for _, _, model in served} == {"openai:text-embedding-3-small:64"}
+    assert collect_status(load_settings(source={"uri": source})).objects_stale == 0
+    assert run_cli("query", "runbooks").returncode == 0

@@ -35,6 +35,7 @@ from ragkeeper.tasks.ingest_tasks import (
     validate_batch,
     write_batch,
 )
+from ragkeeper.tasks.serving_tasks import delete_from_serving, mirror_to_serving
 
 
 def bounded_map(
@@ -131,6 +132,8 @@ def write_documents(
         limit=settings.ingest.write_concurrency,
         config_hash=config_hash,
     )
+    # Generations hook: readers' generation follows while a new one is pending (no-op otherwise).
+    results.append(mirror_to_serving(settings, documents, {q.uri for r in results for q in r.quarantined}))
     return sum_results(results)
 
 
@@ -140,9 +143,11 @@ def record_and_delete(
     """Record quarantines (unchanged bad objects are then not parsed again); delete what left the source."""
     if quarantined:
         record_quarantine(settings, list(quarantined), sync_plan)
+    # Generations hook: deletions reach readers' generation while a new one is pending.
+    served = delete_from_serving(settings, sync_plan.serving_deleted)
     if not sync_plan.deleted:
-        return WriteResult()
-    return WriteResult(chunks_deleted=delete_objects(settings, sync_plan.deleted))
+        return served
+    return sum_results([WriteResult(chunks_deleted=delete_objects(settings, sync_plan.deleted)), served])
 
 
 def sum_results(results: Sequence[WriteResult]) -> WriteResult:
@@ -158,5 +163,9 @@ def sum_results(results: Sequence[WriteResult]) -> WriteResult:
             embed_seconds=total.embed_seconds + r.embed_seconds,
             write_seconds=total.write_seconds + r.write_seconds,
             quarantined=total.quarantined + r.quarantined,
+            serving_updated=total.serving_updated + r.serving_updated,
+            serving_deleted=total.serving_deleted + r.serving_deleted,
+            serving_stale=total.serving_stale + r.serving_stale,
+            serving_embeddings=total.serving_embeddings + r.serving_embeddings,
         )
     return total

@@ -184,6 +184,10 @@ def _execute(
         repairs=planned.repairs,
         lag_seconds_max=lag_max,
         lag_seconds_median=lag_median,
+        serving_updated=total.serving_updated,
+        serving_deleted=total.serving_deleted,
+        serving_stale=total.serving_stale,
+        serving_embeddings=total.serving_embeddings,
     )
     publish_summary(summary)
     return summary

@@ -30,6 +30,7 @@ from ragkeeper.models import (
 from ragkeeper.ports import Embedder, ReportingEmbedder
 from ragkeeper.settings import Settings
 from ragkeeper.tasks.retry import RETRYING
+from ragkeeper.tasks.serving_tasks import reusable_vectors
 
 
 @task(name="parse-batch", **RETRYING)
@@ -67,10 +68,8 @@ def _embed(
 
 
 def _reusable_vectors(settings: Settings, chunks: Sequence[Chunk]) -> dict[str, tuple[float, ...]]:
-    """Vectors already stored under these chunk ids by the configured embedding model."""
-    model_id = runtime.embedder(settings).model_id
-    stored = runtime.generation_store(settings).fetch_vectors({c.id for c in chunks})
-    return {cid: vector for cid, (vector, model) in stored.items() if model == model_id}
+    """Vectors already stored under these chunk ids by the configured embedding model (any generation)."""
+    return reusable_vectors(settings, chunks)
 
 
 @task(name="validate-batch", **RETRYING)

@@ -10,7 +10,9 @@ from ragkeeper.errors import DeleteGuardTripped, TooManyFailures
 from ragkeeper.models import QuarantinedObject, SourceObject
 
 # pending: written before an object's chunks change; a crash leaves it, and the next run redoes it.
-Status = Literal["indexed", "quarantined", "pending"]
+# stale: (serving generation only) the source changed, the update could not be embedded with the
+# serving generation's model; its older chunks stay searchable until the new generation serves.
+Status = Literal["indexed", "quarantined", "pending", "stale"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +37,8 @@ class SyncPlan:
     """The work of one run.
 
     `changed` pairs each object with its previous state; `config_hash` is the pipeline fingerprint
-    the plan was made with, which the records it leads to carry.
+    the plan was made with, which the records it leads to carry. `serving_deleted` holds the records
+    of the serving generation to delete while a new generation is pending (see `core.sync.serving`).
     """
 
     new: tuple[SourceObject, ...] = ()
@@ -45,6 +48,7 @@ class SyncPlan:
     indexed_before: int = 0
     previous: dict[str, IndexedState] = field(default_factory=dict)
     config_hash: str = ""
+    serving_deleted: tuple[IndexedState, ...] = ()
 
     @property
     def to_process(self) -> tuple[SourceObject, ...]:
