@@ -51,8 +51,8 @@ def record_generations(settings: Settings) -> None:
     generation = runtime.generation(settings)
     records = runtime.generation_records(settings)
     if not records.exists():
+        records.put(_adoptions(settings))  # before the collection exists: a crash here redoes it
         records.ensure()
-        records.put(_adoptions(settings))
     elif generation.serving and records.get(generation.serving) is None:
         records.put([replace(runtime.serving_record(settings), status="serving")])
     known = {record.collection: record for record in records.all()}
