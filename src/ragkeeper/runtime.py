@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ragkeeper import factory
-from ragkeeper.errors import EmbedderUnavailable
+from ragkeeper.errors import EmbedderUnavailable, RagkeeperError
 from ragkeeper.ports import (
     DatasetChecker,
     Embedder,
@@ -132,7 +132,7 @@ def _build_serving_embedder(settings: Settings) -> Embedder | EmbedderUnavailabl
 def _serving_name(settings: Settings) -> str:
     serving = generation(settings).serving
     if serving is None:
-        raise EmbedderUnavailable(f"{settings.weaviate.collection} has no serving generation yet")
+        raise RagkeeperError(f"{settings.weaviate.collection} has no serving generation yet")
     return serving
 
 
