@@ -71,6 +71,10 @@ class ModelMismatch(ConfigError):
     """The collection holds vectors of another embedding model than the configured one."""
 
 
+class EmbedderUnavailable(TerminalError):
+    """The embedder a generation was built with cannot be built from the current settings."""
+
+
 class ShardAborted(RagkeeperError):
     """A shard stopped before writing because another shard of the same run failed."""
 

@@ -5,7 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ragkeeper.adapters.embedders.hashing import HashingEmbedder
-from ragkeeper.errors import ConfigError
+from ragkeeper.core.sync.generations import (
+    SCHEMA_VERSION,
+    GenerationRecord,
+    describe_embedder,
+    settings_for_embedder,
+)
+from ragkeeper.errors import ConfigError, EmbedderUnavailable, RagkeeperError, first_line
 from ragkeeper.ports import (
     DatasetChecker,
     Embedder,
@@ -21,6 +27,7 @@ from ragkeeper.ports import (
 from ragkeeper.settings import Settings
 
 if TYPE_CHECKING:
+    from ragkeeper.adapters.weaviate.generation_records import WeaviateGenerationRecords
     from ragkeeper.adapters.weaviate.generations import Generation
     from ragkeeper.adapters.weaviate.store import WeaviateStore
 
@@ -107,11 +114,11 @@ def _weaviate(store: VectorStore) -> WeaviateStore:
 
 
 def resolve_generation(store: VectorStore, model_id: str) -> Generation:
-    """Which generation of the store's collection (an alias) a run with `model_id` writes."""
+    """Which generation of the store's collection (an alias) a run with `model_id` writes (current schema)."""
     from ragkeeper.adapters.weaviate.generations import resolve_generation as resolve
 
     weaviate = _weaviate(store)
-    return resolve(weaviate.client, weaviate.collection_name, model_id)
+    return resolve(weaviate.client, weaviate.collection_name, model_id, SCHEMA_VERSION)
 
 
 def store_on(store: VectorStore, collection: str) -> VectorStore:
@@ -120,12 +127,89 @@ def store_on(store: VectorStore, collection: str) -> VectorStore:
 
 
 def switch_alias(store: VectorStore, generation: Generation, keep: set[str]) -> list[str]:
-    """Point the alias at `generation.collection`; drop the other generations not in `keep`."""
-    from ragkeeper.adapters.weaviate.generations import drop_old_generations, point_alias
+    """Point the alias at `generation.collection`; drop the recorded generations not in `keep`."""
+    from ragkeeper.adapters.weaviate.generations import switch_to
 
-    client = _weaviate(store).client
-    point_alias(client, generation)
-    return drop_old_generations(client, generation.alias, keep)
+    return switch_to(_weaviate(store).client, generation, keep)
+
+
+def generation_like(store: VectorStore) -> list[str]:
+    """Collections named like generations of the store's alias (`<alias>_<10 hex>`), recorded or not."""
+    from ragkeeper.adapters.weaviate.generations import generation_like as like
+
+    weaviate = _weaviate(store)
+    return like(weaviate.client, weaviate.collection_name)
+
+
+def make_generation_records(store: VectorStore) -> WeaviateGenerationRecords:
+    """The generation records of the store's collection name (the alias)."""
+    from ragkeeper.adapters.weaviate.generation_records import WeaviateGenerationRecords
+
+    weaviate = _weaviate(store)
+    return WeaviateGenerationRecords(weaviate.client, weaviate.collection_name)
+
+
+def generation_record(store: VectorStore, settings: Settings, collection: str) -> GenerationRecord:
+    """The record of a generation of the store's alias.
+
+    For a collection never recorded (built by an earlier release, or a plain collection) the record
+    is inferred, without writing anything, from the model id its vectors carry and its schema.
+    """
+    recorded = make_generation_records(store).get(collection)
+    if recorded is not None:
+        return recorded
+    physical = _weaviate(store).on(collection)
+    model = physical.embedding_model()
+    return GenerationRecord(
+        collection=collection,
+        model_id=model or "",
+        schema_version=SCHEMA_VERSION if physical.count() == 0 or physical.has_exact_key() else 1,
+        embedder=describe_embedder(model, settings.openai, inferred=True) if model else None,
+        status="serving",
+        adopted=True,
+    )
+
+
+def make_recorded_embedder(settings: Settings, record: GenerationRecord) -> Embedder:
+    """The embedder a generation was built with, from its description and the secrets in `settings`.
+
+    Raises EmbedderUnavailable (one line, saying why) when the current settings cannot build it.
+    """
+    if record.embedder is None:
+        raise EmbedderUnavailable(
+            f"{record.collection} records no embedder it can be rebuilt from (model {record.model_id or '?'})"
+        )
+    try:
+        embedder = make_embedder(settings_for_embedder(settings, record.embedder))
+        built = embedder.model_id
+    except EmbedderUnavailable:
+        raise
+    except RagkeeperError as error:
+        raise EmbedderUnavailable(f"{record.model_id} cannot be built now: {first_line(error)}") from None
+    if built != record.model_id:
+        raise EmbedderUnavailable(f"the settings now build {built}, not {record.model_id}")
+    return embedder
+
+
+def make_reader_embedder(store: VectorStore, settings: Settings) -> Embedder:
+    """The embedder of the generation readers search now (never simply the configured one)."""
+    from ragkeeper.adapters.weaviate.generations import serving_collection
+
+    weaviate = _weaviate(store)
+    serving = serving_collection(weaviate.client, weaviate.collection_name)
+    if serving is None:
+        raise ConfigError(
+            f"collection {weaviate.collection_name} does not exist; run `ragkeeper ingest` first"
+        )
+    record = generation_record(store, settings, serving)
+    try:
+        return make_recorded_embedder(settings, record)
+    except EmbedderUnavailable as error:
+        raise EmbedderUnavailable(
+            f"readers of {weaviate.collection_name} search {serving}, embedded by "
+            f"{record.model_id or 'an unknown model'}, and {error}; configure that embedder again, or "
+            "complete the new generation with a full `ragkeeper ingest`"
+        ) from None
 
 
 def make_run_log(store: VectorStore, collection: str) -> RunLog:

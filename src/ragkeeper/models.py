@@ -19,7 +19,9 @@ class SourceObject:
 
 
 # pending: written before an object's chunks change; a crash leaves it, and the next run redoes it.
-Status = Literal["indexed", "quarantined", "pending"]
+# stale: (serving generation only) the source changed, the update could not be embedded with the
+# serving generation's model; its older chunks stay searchable until the new generation serves.
+Status = Literal["indexed", "quarantined", "pending", "stale"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +41,8 @@ class SyncPlan:
     """The work of one run.
 
     `changed` pairs each object with its previous state; `config_hash` is the pipeline fingerprint
-    the plan was made with, which the records it leads to carry.
+    the plan was made with, which the records it leads to carry. `serving_deleted` holds the records
+    of the serving generation to delete while a new generation is pending (see `core.sync.serving`).
     """
 
     new: tuple[SourceObject, ...] = ()
@@ -49,6 +52,7 @@ class SyncPlan:
     indexed_before: int = 0
     previous: dict[str, IndexedState] = field(default_factory=dict)
     config_hash: str = ""
+    serving_deleted: tuple[IndexedState, ...] = ()
 
     @property
     def to_process(self) -> tuple[SourceObject, ...]:
@@ -174,6 +178,9 @@ class WriteResult:
     `chunks_confirmed` those Weaviate holds after the write; a batch where they differ fails.
     `chunks_written` counts objects sent (new, or rewritten because a property changed);
     `chunks_unchanged` those stored exactly as they would be written, so not sent again.
+    `serving_*` count objects of the serving generation while a new one is pending: brought up to
+    date, deleted, or left stale (their update could not be embedded with the serving model), and
+    the embeddings its model computed (apart from `embeddings_computed`, the new generation's).
     """
 
     chunks_planned: int = 0
@@ -187,6 +194,10 @@ class WriteResult:
     embed_seconds: float = 0.0
     write_seconds: float = 0.0
     quarantined: tuple[QuarantinedObject, ...] = ()
+    serving_updated: int = 0
+    serving_deleted: int = 0
+    serving_stale: int = 0
+    serving_embeddings: int = 0
 
     def __add__(self, other: WriteResult) -> WriteResult:
         """The figures of both writes added up."""
@@ -233,6 +244,10 @@ class RunSummary:
     repairs: dict[str, int] = field(default_factory=dict)
     lag_seconds_max: float = 0.0
     lag_seconds_median: float = 0.0
+    serving_updated: int = 0
+    serving_deleted: int = 0
+    serving_stale: int = 0
+    serving_embeddings: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -166,7 +166,11 @@ class VectorStore(Protocol):
         ...
 
     def delete_source(self, source_uri: str, keep_ids: Collection[str] = ()) -> int:
-        """Delete every chunk of one source object except `keep_ids`; return how many went."""
+        """Delete every chunk of exactly this source URI except `keep_ids`; return how many went."""
+        ...
+
+    def delete_ids(self, ids: Collection[str]) -> int:
+        """Delete chunks by id; return how many went."""
         ...
 
     def version(self) -> str:
@@ -187,6 +191,10 @@ class StateStore(Protocol):
 
     def load(self) -> list[IndexedState]:
         """Every recorded state."""
+        ...
+
+    def get(self, uris: Iterable[str]) -> dict[str, IndexedState]:
+        """The recorded states of these URIs (absent ones are left out)."""
         ...
 
     def put(self, states: Sequence[IndexedState]) -> None:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ragkeeper import factory
+from ragkeeper.errors import EmbedderUnavailable, RagkeeperError
 from ragkeeper.ports import (
     DatasetChecker,
     Embedder,
@@ -28,7 +29,9 @@ from ragkeeper.ports import (
 from ragkeeper.settings import Settings
 
 if TYPE_CHECKING:
+    from ragkeeper.adapters.weaviate.generation_records import WeaviateGenerationRecords
     from ragkeeper.adapters.weaviate.generations import Generation
+    from ragkeeper.core.sync.generations import GenerationRecord
 
 T = TypeVar("T")
 _lock = threading.RLock()  # re-entrant: the state store is built from the shared vector store
@@ -86,6 +89,53 @@ def generation_store(settings: Settings) -> VectorStore:
     )
 
 
+def generation_records(settings: Settings) -> WeaviateGenerationRecords:
+    """The shared generation records of the configured collection name (the alias)."""
+    return _shared("generation_records", settings, lambda s: factory.make_generation_records(alias_store(s)))
+
+
+def serving_store(settings: Settings) -> VectorStore:
+    """The shared VectorStore of the generation readers search (ask `generation(...).pending` first)."""
+    return _shared("serving_store", settings, lambda s: factory.store_on(alias_store(s), _serving_name(s)))
+
+
+def serving_state_store(settings: Settings) -> StateStore:
+    """The shared StateStore of the generation readers search."""
+    return _shared("serving_state_store", settings, lambda s: factory.make_state_store(serving_store(s)))
+
+
+def serving_record(settings: Settings) -> GenerationRecord:
+    """The record of the generation readers search (inferred for one an earlier release built)."""
+    return _shared(
+        "serving_record", settings, lambda s: factory.generation_record(alias_store(s), s, _serving_name(s))
+    )
+
+
+def serving_embedder(settings: Settings) -> Embedder:
+    """The shared embedder of the generation readers search; EmbedderUnavailable (remembered) if none."""
+    built = _shared("serving_embedder", settings, _build_serving_embedder)
+    if isinstance(built, EmbedderUnavailable):
+        raise built
+    return built
+
+
+def _build_serving_embedder(settings: Settings) -> Embedder | EmbedderUnavailable:
+    record = serving_record(settings)
+    if record.model_id == embedder(settings).model_id:
+        return embedder(settings)
+    try:
+        return factory.make_recorded_embedder(settings, record)
+    except EmbedderUnavailable as error:
+        return error
+
+
+def _serving_name(settings: Settings) -> str:
+    serving = generation(settings).serving
+    if serving is None:
+        raise RagkeeperError(f"{settings.weaviate.collection} has no serving generation yet")
+    return serving
+
+
 def quality_gate(settings: Settings) -> QualityGate:
     """The shared QualityGate for these settings."""
     return _shared("quality_gate", settings, factory.make_quality_gate)
@@ -117,7 +167,7 @@ def model_registry(settings: Settings) -> ModelRegistry:
 
 
 # What holds connections; the generation store and the stores beside it are views of the alias store's.
-_CLOSED_KINDS = ("alias_store", "embedder", "fine_tuner")
+_CLOSED_KINDS = ("alias_store", "embedder", "serving_embedder", "fine_tuner")
 
 
 def provide(settings: Settings, **instances: Any) -> None:

@@ -3,6 +3,8 @@
 For the configured source and collection: the last successful run and its age, the last run of any
 outcome, objects and chunks indexed, quarantined objects with reasons, pending changes (a listing
 compared with the recorded state, nothing parsed), and the current fine-tuned model per dataset.
+The generation readers search is shown with its model and schema version; while a newer one is
+being built, so is that one, and the objects readers see in an older version (`stale`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 
 from ragkeeper import factory
 from ragkeeper.core.sync.config_hash import pipeline_config_hash
+from ragkeeper.core.sync.generations import SCHEMA_VERSION
 from ragkeeper.core.sync.plan import plan_sync
 from ragkeeper.errors import RagkeeperError
 from ragkeeper.models import RunRecord
@@ -46,6 +49,12 @@ class IndexStatus:
     quarantined: list[tuple[str, str]]
     pending: PendingChanges
     models: dict[str, dict[str, Any]] = field(default_factory=dict)
+    generation_model: str = ""
+    generation_schema: int | None = None
+    building_model: str = ""
+    building_schema: int | None = None
+    objects_stale: int = 0
+    stale_reason: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (datetimes as ISO 8601)."""
@@ -59,6 +68,7 @@ def collect_status(settings: Settings) -> IndexStatus:
         embedder = factory.make_embedder(settings)
         generation = factory.resolve_generation(connection, embedder.model_id)
         serving = generation.serving
+        record = factory.generation_record(connection, settings, serving) if serving else None
         store = factory.store_on(connection, serving) if serving else None
         states = factory.make_state_store(store).load() if store else []
         chunks = store.count() if store else 0
@@ -68,6 +78,7 @@ def collect_status(settings: Settings) -> IndexStatus:
     finally:
         connection.close()
     pending = _pending(settings, states, pipeline_config_hash(settings, embedder.model_id))
+    stale = [state for state in states if state.status == "stale"]
     age = (datetime.now(UTC) - last_success.finished_at).total_seconds() if last_success else None
     return IndexStatus(
         source=settings.source.uri,
@@ -83,6 +94,12 @@ def collect_status(settings: Settings) -> IndexStatus:
         quarantined=sorted((s.uri, s.reason) for s in states if s.status == "quarantined"),
         pending=pending,
         models=_models(settings),
+        generation_model=record.model_id if record else "",
+        generation_schema=record.schema_version if record else None,
+        building_model=embedder.model_id if generation.pending else "",
+        building_schema=SCHEMA_VERSION if generation.pending else None,
+        objects_stale=len(stale),
+        stale_reason=stale[0].reason if stale else "",
     )
 
 

@@ -133,3 +133,29 @@ def test_every_run_leaves_a_record_that_status_reads(
     assert freshness["objects changed or new"] == 6 and freshness["objects quarantined"] == 1
     assert 0 < freshness["index lag, worst (s)"] < 600
     assert freshness["seconds since last full sync"] is not None
+
+
+def test_reconcile_of_an_empty_folder_after_the_state_was_lost_deletes_nothing(
+    prefect_harness, prefect_server, s3_env, s3_client, bucket, weaviate_env, weaviate_client, tmp_path
+):
+    from tests.support.cli import run_cli
+
+    _seed(s3_client, bucket, 3)
+    ingest(source=f"s3://{bucket}/docs/")
+    before = chunk_identities(weaviate_client, weaviate_env)
+    weaviate_client.collections.delete(f"{serving_collection(weaviate_client, weaviate_env)}State")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    env = {"PREFECT_API_URL": prefect_server.url}
+
+    refused = run_cli("reconcile", str(empty), env=env)
+
+    assert refused.returncode == 2, refused.stdout[-2000:]
+    message = " ".join(refused.stderr.split())  # one message, however the terminal wraps it
+    assert message.count("error:") == 1 and "refusing to delete the chunks of 3 of 3 objects" in message
+    assert "--force-delete" in message
+    assert chunk_identities(weaviate_client, weaviate_env) == before
+
+    forced = run_cli("reconcile", str(empty), "--force-delete", env=env)
+    assert forced.returncode == 0, forced.stderr[-2000:]
+    assert chunk_identities(weaviate_client, weaviate_env) == {}

@@ -3,7 +3,8 @@
 import pytest
 
 from ragkeeper.adapters.embedders.hashing import HashingEmbedder
-from ragkeeper.adapters.weaviate.store import INT_PROPERTIES, KEY_PROPERTIES, TEXT_PROPERTIES, WeaviateStore
+from ragkeeper.adapters.weaviate.schema import INTEGERS, KEYS, SEARCHABLE_TEXT
+from ragkeeper.adapters.weaviate.store import WeaviateStore
 from ragkeeper.core.sync.chunk_writes import chunk_properties
 from ragkeeper.core.sync.ids import chunk_uuid, content_hash
 from ragkeeper.errors import ServiceUnavailable
@@ -49,19 +50,37 @@ def store(weaviate_env):
     store.close()
 
 
-def test_collection_has_the_explicit_schema(store, weaviate_env, weaviate_client):
+def test_collection_has_the_explicit_schema_of_version_2(store, weaviate_env, weaviate_client):
     store.ensure_collection(64)
     store.ensure_collection(64)  # idempotent
     config = weaviate_client.collections.get(weaviate_env).config.get()
-    types = {p.name: p.data_type.value for p in config.properties}
-    assert types == {
-        **dict.fromkeys(TEXT_PROPERTIES + KEY_PROPERTIES, "text"),
-        **dict.fromkeys(INT_PROPERTIES, "int"),
+    properties = {p.name: p for p in config.properties}
+    assert {name: p.data_type.value for name, p in properties.items()} == {
+        **dict.fromkeys(SEARCHABLE_TEXT + KEYS, "text"),
+        **dict.fromkeys(INTEGERS, "int"),
     }
-    assert {p.name: p.tokenization.value for p in config.properties if p.name in KEY_PROPERTIES} == {
-        "source_uri": "field",
-        "source_etag": "field",
-    }
+    for name in SEARCHABLE_TEXT:
+        assert (properties[name].tokenization.value, properties[name].index_searchable) == ("word", True)
+    assert not properties["text"].index_filterable  # searched, never filtered on
+    for name in KEYS:
+        key = properties[name]
+        assert (key.tokenization.value, key.index_searchable, key.index_filterable) == ("field", False, True)
+    assert properties["page_number"].index_range_filters
+    inverted = config.inverted_index_config
+    assert inverted.stopwords.preset.value == "en"
+    assert (inverted.bm25.b, inverted.bm25.k1) == (0.75, 1.2)
+    assert store.has_exact_key()
+
+
+def test_bm25_searches_words_of_text_and_titles_never_keys(store, weaviate_env, weaviate_client):
+    store.ensure_collection(64)
+    chunks = _embedded(weaviate_env)
+    store.upsert(chunks)
+    collection = weaviate_client.collections.get(weaviate_env)
+    assert collection.query.bm25("rotated", limit=5).objects  # a word of the text
+    assert len(collection.query.bm25("Doc", limit=5).objects) == 3  # the title
+    assert collection.query.bm25("etag-1", limit=5).objects == []  # an ETag is a key, not words
+    assert collection.query.bm25(chunks[0].chunk.content_hash, limit=5).objects == []  # a hash neither
 
 
 def test_upsert_is_idempotent_and_search_finds_the_nearest(store, weaviate_env):
@@ -149,3 +168,64 @@ def test_fetch_stored_returns_vector_model_and_the_properties_written(store, wea
     wanted = chunk_properties(chunks[0].chunk, chunks[0].model_id)
     assert {k: stored.properties.get(k) for k in wanted} == wanted
     assert store.count_ids({c.chunk.id for c in chunks} | {missing}) == len(chunks)
+
+
+# Source URIs that a trimming (or normalising) filter would confuse with one another.
+VARIANT_URIS = [
+    "s3://b/docs/a.txt",
+    "s3://b/docs/a.txt ",
+    "s3://b/docs/a.txt\u00a0",
+    "s3://b/docs/a.txt\t",
+    "s3://b/docs/caf\u00e9.txt",
+    "s3://b/docs/cafe\u0301.txt",
+]
+
+
+def _create_schema_1(client, name):
+    """A chunk collection as releases before schema versions created it (no `source_key`)."""
+    from weaviate.classes.config import Configure, DataType, Property, Tokenization
+
+    words = ("text", "title", "section", "file_type", "embedding_model", "content_hash")
+    client.collections.create(
+        name,
+        properties=[
+            *(Property(name=n, data_type=DataType.TEXT) for n in words),
+            *(
+                Property(name=n, data_type=DataType.TEXT, tokenization=Tokenization.FIELD)
+                for n in ("source_uri", "source_etag")
+            ),
+            *(Property(name=n, data_type=DataType.INT) for n in ("chunk_index", "occurrence", "page_number")),
+        ],
+        vector_config=Configure.Vectors.self_provided(),
+    )
+
+
+@pytest.mark.parametrize("schema_version", [2, 1])
+def test_chunks_of_uris_that_differ_only_by_whitespace_or_normalisation_are_selected_exactly(
+    store, weaviate_env, weaviate_client, schema_version
+):
+    from weaviate.classes.query import Filter
+
+    if schema_version == 1:
+        _create_schema_1(weaviate_client, weaviate_env)
+    else:
+        store.ensure_collection(64)
+    chunks = {uri: _embedded(weaviate_env, TEXTS[:2], uri) for uri in VARIANT_URIS}
+    store.upsert([c for group in chunks.values() for c in group])
+    ids = {uri: {c.chunk.id for c in group} for uri, group in chunks.items()}
+    assert store.has_exact_key() == (schema_version == 2)
+    # Why an exact key is needed: Weaviate matches the URI filter after trimming whitespace.
+    trimmed = weaviate_client.collections.get(weaviate_env).query.fetch_objects(
+        filters=Filter.by_property("source_uri").equal(VARIANT_URIS[1]), return_properties=["source_uri"]
+    )
+    assert {o.properties["source_uri"] for o in trimmed.objects} > {VARIANT_URIS[1]}
+
+    assert {uri: store.ids_for_source(uri) for uri in VARIANT_URIS} == ids
+
+    first, _ = sorted(ids[VARIANT_URIS[1]])
+    assert store.delete_source(VARIANT_URIS[1], keep_ids={first}) == 1  # a stale-chunk delete
+    assert store.delete_source(VARIANT_URIS[0]) == 2
+    assert store.delete_source(VARIANT_URIS[4]) == 2
+    expected = {**ids, VARIANT_URIS[0]: set(), VARIANT_URIS[1]: {first}, VARIANT_URIS[4]: set()}
+    assert {uri: store.ids_for_source(uri) for uri in VARIANT_URIS} == expected
+    assert store.count() == sum(len(v) for v in expected.values())

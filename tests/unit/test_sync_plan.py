@@ -51,3 +51,13 @@ def test_budget_guard():
     check_budget(0.04, 2_000_000, None)
     with pytest.raises(BudgetExceeded, match=r"\$0\.0400 for 2000000 tokens"):
         check_budget(0.04, 2_000_000, 0.01)
+
+
+def test_a_new_generation_that_lost_objects_is_not_switched_in_unless_forced():
+    from ragkeeper.core.sync.plan import check_generation_switch
+
+    check_generation_switch(10, 8, 0.3, "Docs", force=False)
+    with pytest.raises(DeleteGuardTripped, match=r"holds 6 objects where the serving one holds 10"):
+        check_generation_switch(10, 6, 0.3, "Docs", force=False)
+    check_generation_switch(10, 6, 0.3, "Docs", force=True)
+    check_generation_switch(0, 0, 0.3, "Docs", force=False)

@@ -39,11 +39,30 @@ def _status_rows(state: Any) -> list[tuple[str, str]]:
     pending = state.pending
     rows = [
         ("source", state.source),
-        ("generation (readers)", state.generation or "none yet: run `ragkeeper ingest`"),
+        (
+            "generation (readers)",
+            f"{state.generation} ({_model(state.generation_model, state.generation_schema)})"
+            if state.generation
+            else "none yet: run `ragkeeper ingest`",
+        ),
     ]
     if state.building:
+        built = _model(state.building_model, state.building_schema)
         rows.append(
-            ("generation being built", f"{state.building} (readers switch when a full sync completes)")
+            (
+                "generation being built",
+                f"{state.building} ({built}; readers switch when a full sync completes)",
+            )
+        )
+    if state.building or state.objects_stale:
+        rows.append(
+            (
+                "objects stale for readers",
+                f"{state.objects_stale} (older version served until the new generation serves: "
+                f"{state.stale_reason})"
+                if state.objects_stale
+                else "0",
+            )
         )
     when = f"{success.finished_at:%Y-%m-%d %H:%M:%S} UTC" if success else ""
     rows += [
@@ -66,6 +85,10 @@ def _status_rows(state: Any) -> list[tuple[str, str]]:
     for dataset, model in state.models.items():
         rows.append((f"model: {dataset}", str(model.get("model_id") or model.get("message") or "none yet")))
     return rows
+
+
+def _model(model_id: str, schema: int | None) -> str:
+    return f"{model_id or 'unknown model'}, schema {schema if schema is not None else '?'}"
 
 
 def _age(seconds: float | None) -> str:

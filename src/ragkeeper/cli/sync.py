@@ -112,7 +112,11 @@ def query(
     limit: Annotated[int, typer.Option(min=1, max=100, help="How many hits to show.")] = 5,
     collection: Collection = None,
 ) -> None:
-    """Search the index and print the top hits with their source file."""
+    """Search the index and print the top hits with their source file.
+
+    The question is embedded with the model of the generation readers search, which differs from
+    the configured one while a new generation is being built.
+    """
     from ragkeeper import factory
 
     settings = settings_for_run(collection=collection)
@@ -122,7 +126,7 @@ def query(
             raise RagkeeperError(
                 f"collection {settings.weaviate.collection} is empty; run `ragkeeper ingest` first"
             )
-        hits = store.search(factory.make_embedder(settings).embed([text])[0], limit)
+        hits = store.search(factory.make_reader_embedder(store, settings).embed([text])[0], limit)
     finally:
         store.close()
     table = Table("#", "score", "source", "page", "text", title=f"top {len(hits)} for: {text}")

@@ -30,6 +30,7 @@ from ragkeeper.settings import Settings
 from ragkeeper.tasks.generation_tasks import switch_generation
 from ragkeeper.tasks.report_tasks import FULL_SYNC_FLOWS, publish_state_reports, publish_summary
 from ragkeeper.tasks.run_log_tasks import recorded_run
+from ragkeeper.tasks.serving_tasks import delete_from_serving
 from ragkeeper.tasks.write_lease import Lease, write_lease
 from ragkeeper.tasks.write_tasks import delete_objects, record_quarantine
 
@@ -99,10 +100,11 @@ def _sync(
 
 @dataclass(frozen=True)
 class _Finished:
-    """What a run did after the stream: quarantines recorded, chunks of deleted objects, generation switch."""
+    """After the stream: quarantines recorded, chunks of deleted objects (and serving objects), switch."""
 
     quarantined: tuple[QuarantinedObject, ...] = ()
     chunks_deleted: int = 0
+    serving_deleted: int = 0
     switched_from: str | None = None
     dropped: tuple[str, ...] = ()
 
@@ -117,10 +119,11 @@ def _finish(
     if quarantined:
         record_quarantine(settings, quarantined, planned.plan)
     deleted = delete_objects(settings, planned.plan.deleted) if planned.plan.deleted else 0
+    serving = delete_from_serving(settings, planned.plan.serving_deleted)
     if streamed.stopped:
-        return _Finished(tuple(quarantined), deleted)
+        return _Finished(tuple(quarantined), deleted, serving.serving_deleted)
     switched_from, dropped = switch_generation(settings, options.force_delete, flow in FULL_SYNC_FLOWS)
-    return _Finished(tuple(quarantined), deleted, switched_from, tuple(dropped))
+    return _Finished(tuple(quarantined), deleted, serving.serving_deleted, switched_from, tuple(dropped))
 
 
 def _dry_run(flow: str, settings: Settings, make_plan: Callable[[], PlannedSync]) -> RunSummary:
@@ -187,4 +190,8 @@ def _summary(
         lag_seconds_max=lag_max,
         lag_seconds_median=lag_median,
         stopped=streamed.stopped,
+        serving_updated=written.serving_updated,
+        serving_deleted=finished.serving_deleted,
+        serving_stale=written.serving_stale,
+        serving_embeddings=written.serving_embeddings,
     )

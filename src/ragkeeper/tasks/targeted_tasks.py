@@ -9,12 +9,12 @@ from prefect.logging import get_run_logger
 
 from ragkeeper import runtime
 from ragkeeper.adapters.storage.filters import under_root
-from ragkeeper.core.sync.drift import find_drift
+from ragkeeper.core.sync.drift import check_repair_guard, find_drift
 from ragkeeper.core.sync.plan import invalidated, plan_sync
 from ragkeeper.models import PlannedSync
 from ragkeeper.settings import Settings
 from ragkeeper.tasks.generation_tasks import prepare_index
-from ragkeeper.tasks.plan_tasks import classify, config_hash_of
+from ragkeeper.tasks.plan_tasks import classify, config_hash_of, with_serving
 from ragkeeper.tasks.retry import RETRYING
 
 
@@ -45,6 +45,7 @@ def plan_targets(settings: Settings, uris: Sequence[str] | None) -> PlannedSync:
         )
     found = [obj for uri in sorted(wanted) if (obj := source.stat(uri)) is not None]
     sync_plan = plan_sync(found, [s for s in states if s.uri in wanted], config_hash_of(settings))
+    sync_plan = with_serving(settings, sync_plan, {obj.uri for obj in found}, wanted, force_delete=False)
     return PlannedSync(sync_plan, len(found), root)
 
 
@@ -54,7 +55,9 @@ def repair_and_plan(settings: Settings, force_delete: bool) -> PlannedSync:
 
     Records are invalidated (no ETag), not deleted, so the plan re-processes those objects as
     changed and a crash in between loses nothing. One listing and one state read serve both steps.
-    The repairs made are in the result's `repairs`.
+    Nothing is deleted before the plan and the repairs together pass the delete guard, judged
+    against what Weaviate holds (the records may be what was lost). The repairs made are in the
+    result's `repairs`.
     """
     source = runtime.source(settings)
     listing = list(source.list())
@@ -62,11 +65,14 @@ def repair_and_plan(settings: Settings, force_delete: bool) -> PlannedSync:
     store = runtime.generation_store(settings)
     records = runtime.state_store(settings)
     states = {state.uri: state for state in records.load()}
-    drift = find_drift(states.values(), store.chunk_ids_by_source(), {obj.uri for obj in listing})
-    for orphans in drift.orphans:
-        store.delete_source(orphans.uri, keep_ids=orphans.keep)
+    stored = store.chunk_ids_by_source()
+    drift = find_drift(states.values(), stored, {obj.uri for obj in listing})
     repaired = [invalidated(state) for state in drift.incomplete]
-    records.put(repaired)
     states.update((state.uri, state) for state in repaired)
     sync_plan = classify(settings, listing, states.values(), force_delete)
+    guard = settings.sync.max_delete_share
+    check_repair_guard(drift, sync_plan, set(stored), guard, source=source.root_uri, force=force_delete)
+    for orphans in drift.orphans:
+        store.delete_ids(orphans.ids)
+    records.put(repaired)
     return PlannedSync(sync_plan, len(listing), source.root_uri, drift.counts())

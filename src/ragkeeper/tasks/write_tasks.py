@@ -28,6 +28,7 @@ from ragkeeper.models import (
 from ragkeeper.ports import Embedder, ReportingEmbedder
 from ragkeeper.settings import Settings
 from ragkeeper.tasks.retry import RETRYING
+from ragkeeper.tasks.serving_tasks import stored_chunks
 
 
 @task(name="write-batch", **RETRYING)
@@ -44,7 +45,7 @@ def write_batch(settings: Settings, batch: Sequence[ParsedDocument], config_hash
     embedder = runtime.embedder(settings)
     chunks = [chunk for doc in batch for chunk in doc.chunks]
     started = time.perf_counter()
-    writes = plan_chunk_writes(chunks, store.fetch_stored({c.id for c in chunks}), embedder.model_id)
+    writes = plan_chunk_writes(chunks, stored_chunks(settings, {c.id for c in chunks}), embedder.model_id)
     vectors, failed = _embed_all(settings, embedder, writes.embed)
     progress.advance("embed", len(chunks))
     embed_seconds = time.perf_counter() - started
@@ -119,10 +120,8 @@ def _embed_all(
 def estimate_batch(settings: Settings, batch: Sequence[ParsedDocument]) -> EmbeddingEstimate:
     """Chunks that have no reusable vector, and their tokens (cl100k_base)."""
     chunks = [c for doc in batch for c in doc.chunks]
-    store = runtime.generation_store(settings)
-    writes = plan_chunk_writes(
-        chunks, store.fetch_stored({c.id for c in chunks}), runtime.embedder(settings).model_id
-    )
+    stored = stored_chunks(settings, {c.id for c in chunks})
+    writes = plan_chunk_writes(chunks, stored, runtime.embedder(settings).model_id)
     texts = [c.text for c in writes.embed]
     return EmbeddingEstimate(chunks_to_embed=len(texts), tokens=sum(count_tokens_batch(texts)))
 

@@ -13,11 +13,13 @@ from typing import Any
 
 from ragkeeper.adapters.weaviate.client import ensure_record_collection, translate_weaviate_error
 from ragkeeper.adapters.weaviate.store import WeaviateStore
+from ragkeeper.core.batching import batched
 from ragkeeper.core.sync.ids import RAGKEEPER_NAMESPACE
 from ragkeeper.errors import RagkeeperError, TransientError
 from ragkeeper.models import IndexedState
 
 _PROPERTIES = ("source_uri", "etag", "config_hash", "status", "reason")
+_ID_BATCH = 500
 
 
 def state_collection_name(chunk_collection: str) -> str:
@@ -64,6 +66,27 @@ class WeaviateStateStore:
         except Exception as error:
             raise translate_weaviate_error(error, "reading index state") from None
 
+    def get(self, uris: Iterable[str]) -> dict[str, IndexedState]:
+        """The recorded states of these URIs (absent ones are left out), fetched by their exact ids."""
+        wanted = sorted(set(uris))
+        found: dict[str, IndexedState] = {}
+        try:
+            if not wanted or not self._client.collections.exists(self._name):
+                return found
+            collection = self._client.collections.get(self._name)
+            for batch in batched(wanted, _ID_BATCH):
+                response = collection.query.fetch_objects_by_ids(
+                    [self._id(uri) for uri in batch],
+                    limit=len(batch),
+                    return_properties=[*_PROPERTIES, "chunk_ids"],
+                )
+                for o in response.objects:
+                    state = _from_properties(o.properties)
+                    found[state.uri] = state
+        except Exception as error:
+            raise translate_weaviate_error(error, "reading index state") from None
+        return found
+
     def put(self, states: Sequence[IndexedState]) -> None:
         """Record states (replacing earlier records of the same URIs)."""
         from weaviate.classes.data import DataObject
@@ -108,7 +131,7 @@ def _to_properties(state: IndexedState, now: datetime) -> dict[str, Any]:
 
 def _from_properties(properties: dict[str, Any]) -> IndexedState:
     status = properties.get("status")
-    status = status if status in ("quarantined", "pending") else "indexed"
+    status = status if status in ("quarantined", "pending", "stale") else "indexed"
     return IndexedState(
         uri=str(properties["source_uri"]),
         etag=str(properties.get("etag") or ""),

@@ -5,18 +5,14 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Any
 
+from ragkeeper.adapters.weaviate import schema, selection
 from ragkeeper.adapters.weaviate.client import connect, translate_weaviate_error
 from ragkeeper.core.batching import batched
-from ragkeeper.core.sync.chunk_writes import StoredChunk, chunk_properties
+from ragkeeper.core.sync.chunk_writes import CHUNK_PROPERTY_NAMES, StoredChunk, chunk_properties
+from ragkeeper.core.sync.ids import source_key
 from ragkeeper.errors import RagkeeperError, TransientError
 from ragkeeper.models import EmbeddedChunk, SearchHit
 from ragkeeper.settings import WeaviateSettings
-
-# Properties stored with every chunk. The schema is explicit: auto-schema never decides a type.
-TEXT_PROPERTIES = ("text", "title", "section", "file_type", "embedding_model", "content_hash")
-KEY_PROPERTIES = ("source_uri", "source_etag")  # exact-match filters: whole-field tokenization
-INT_PROPERTIES = ("chunk_index", "occurrence", "page_number")
-ALL_PROPERTIES = (*TEXT_PROPERTIES, *KEY_PROPERTIES, *INT_PROPERTIES)
 
 _ID_BATCH = 500  # ids per fetch-by-id query
 
@@ -30,6 +26,7 @@ class WeaviateStore:
         self._settings = settings
         self._client = client if client is not None else connect(settings)
         self._name = collection or settings.collection
+        self._exact: bool | None = None  # whether the collection has `source_key` (schema 2+)
 
     def on(self, collection: str) -> WeaviateStore:
         """A store for another collection on the same connection (closing either closes both)."""
@@ -53,24 +50,17 @@ class WeaviateStore:
             raise translate_weaviate_error(error, "reading Weaviate version") from None
 
     def ensure_collection(self, dimensions: int) -> None:
-        """Create the collection if absent: self-provided vectors (cosine HNSW), typed properties."""
-        from weaviate.classes.config import Configure, DataType, Property, Tokenization, VectorDistances
+        """Create the collection if absent: the current schema (see `schema`), cosine HNSW, no compression."""
+        from weaviate.classes.config import Configure, VectorDistances
 
         try:
             if self._client.collections.exists(self._name):
                 return
-            properties = [
-                *(Property(name=n, data_type=DataType.TEXT) for n in TEXT_PROPERTIES),
-                *(
-                    Property(name=n, data_type=DataType.TEXT, tokenization=Tokenization.FIELD)
-                    for n in KEY_PROPERTIES
-                ),
-                *(Property(name=n, data_type=DataType.INT) for n in INT_PROPERTIES),
-            ]
             self._client.collections.create(
                 self._name,
                 description=f"ragkeeper chunks ({dimensions}-dimensional self-provided vectors)",
-                properties=properties,
+                properties=schema.chunk_properties(),
+                inverted_index_config=schema.inverted_index_config(),
                 vector_config=Configure.Vectors.self_provided(
                     # Explicitly uncompressed: the server's default quantization would otherwise apply.
                     vector_index_config=Configure.VectorIndex.hnsw(
@@ -79,8 +69,19 @@ class WeaviateStore:
                     )
                 ),
             )
+            self._exact = True
         except Exception as error:
             raise translate_weaviate_error(error, f"creating collection {self._name}") from None
+
+    def has_exact_key(self) -> bool:
+        """Whether the collection stores `source_key` (False for generations of schema version 1)."""
+        if self._exact is None:
+            try:
+                config = self._client.collections.get(self._name).config.get()
+            except Exception as error:
+                raise translate_weaviate_error(error, f"reading the schema of {self._name}") from None
+            self._exact = any(p.name == schema.EXACT_KEY for p in config.properties)
+        return self._exact
 
     def upsert(self, chunks: Sequence[EmbeddedChunk]) -> int:
         """Insert or replace chunks by their deterministic id; raise if any object failed."""
@@ -88,10 +89,9 @@ class WeaviateStore:
 
         if not chunks:
             return 0
+        exact = self.has_exact_key()
         objects = [
-            DataObject(
-                properties=chunk_properties(c.chunk, c.model_id), uuid=c.chunk.id, vector=list(c.vector)
-            )
+            DataObject(properties=_properties(c, exact), uuid=c.chunk.id, vector=list(c.vector))
             for c in chunks
         ]
         try:
@@ -138,27 +138,11 @@ class WeaviateStore:
             raise translate_weaviate_error(error, "counting chunks") from None
 
     def ids_for_source(self, source_uri: str) -> set[str]:
-        """Ids of the chunks stored for one source object."""
-        from weaviate.classes.query import Filter
-
+        """Ids of the chunks stored for exactly this source URI."""
         try:
             if not self._client.collections.exists(self._name):
                 return set()
-            collection = self._client.collections.get(self._name)
-            ids: set[str] = set()
-            offset = 0
-            page = 1000
-            while True:
-                response = collection.query.fetch_objects(
-                    filters=Filter.by_property("source_uri").equal(source_uri),
-                    limit=page,
-                    offset=offset,
-                    return_properties=[],
-                )
-                ids.update(str(o.uuid) for o in response.objects)
-                if len(response.objects) < page:
-                    return ids
-                offset += page
+            return selection.exact_ids(self._collection(), source_uri, self.has_exact_key())
         except Exception as error:
             raise translate_weaviate_error(error, f"listing chunks of {source_uri}") from None
 
@@ -184,7 +168,8 @@ class WeaviateStore:
             )
         except Exception as error:
             raise translate_weaviate_error(error, "reading the collection's embedding model") from None
-        return str(response.objects[0].properties.get("embedding_model")) if response.objects else None
+        model = response.objects[0].properties.get("embedding_model") if response.objects else None
+        return str(model) if model else None
 
     def fetch_stored(self, ids: Collection[str]) -> dict[str, StoredChunk]:
         """What is stored under those of `ids` that exist: vector, embedding model, properties."""
@@ -195,7 +180,10 @@ class WeaviateStore:
             collection = self._client.collections.get(self._name)
             for batch in batched(sorted(ids), _ID_BATCH):
                 response = collection.query.fetch_objects_by_ids(
-                    list(batch), limit=len(batch), include_vector=True, return_properties=list(ALL_PROPERTIES)
+                    list(batch),
+                    limit=len(batch),
+                    include_vector=True,
+                    return_properties=list(CHUNK_PROPERTY_NAMES),
                 )
                 for o in response.objects:
                     vector = o.vector.get("default") if isinstance(o.vector, dict) else o.vector
@@ -226,32 +214,42 @@ class WeaviateStore:
         return total
 
     def delete_source(self, source_uri: str, keep_ids: Collection[str] = ()) -> int:
-        """Delete every chunk of a source object except `keep_ids`; loops past the per-call match limit."""
-        from weaviate.classes.query import Filter
-
-        where = Filter.by_property("source_uri").equal(source_uri)
-        if keep_ids:
-            where = where & Filter.by_id().contains_none(sorted(keep_ids))
-        deleted = 0
+        """Delete every chunk of exactly this source URI except `keep_ids` (see `selection`)."""
         try:
             if not self._client.collections.exists(self._name):
                 return 0
-            collection = self._client.collections.get(self._name)
-            while True:
-                result = collection.data.delete_many(where=where)
-                deleted += int(result.successful)
-                if result.failed:
-                    raise TransientError(f"Weaviate failed to delete {result.failed} chunks of {source_uri}")
-                if result.matches == 0:
-                    return deleted
+            return selection.delete_source(
+                self._collection(), source_uri, set(keep_ids), self.has_exact_key()
+            )
         except RagkeeperError:
             raise
         except Exception as error:
             raise translate_weaviate_error(error, f"deleting chunks of {source_uri}") from None
 
+    def delete_ids(self, ids: Collection[str]) -> int:
+        """Delete these chunks by id; return how many went."""
+        try:
+            if not ids or not self._client.collections.exists(self._name):
+                return 0
+            return selection.delete_ids(self._collection(), ids)
+        except RagkeeperError:
+            raise
+        except Exception as error:
+            raise translate_weaviate_error(error, "deleting chunks") from None
+
+    def _collection(self) -> Any:
+        return self._client.collections.get(self._name)
+
     def close(self) -> None:
         """Close the client; for embedded mode this also stops the Weaviate process."""
         self._client.close()
+
+
+def _properties(chunk: EmbeddedChunk, exact: bool) -> dict[str, Any]:
+    properties = chunk_properties(chunk.chunk, chunk.model_id)
+    if exact:
+        properties[schema.EXACT_KEY] = source_key(chunk.chunk.source_uri)
+    return properties
 
 
 def _int_or_none(value: object) -> int | None:

@@ -38,6 +38,23 @@ class ChunkWrites:
         return len(self.unchanged) + len(self.rewrite)
 
 
+# What a reader sees of a chunk, and what decides whether a stored one must be rewritten. Keys the
+# store derives from these (the exact source key) are not compared.
+CHUNK_PROPERTY_NAMES = (
+    "text",
+    "title",
+    "section",
+    "file_type",
+    "embedding_model",
+    "content_hash",
+    "source_uri",
+    "source_etag",
+    "chunk_index",
+    "occurrence",
+    "page_number",
+)
+
+
 def chunk_properties(chunk: Chunk, model_id: str) -> dict[str, Any]:
     """The properties stored with a chunk (page_number only when the chunk has a page)."""
     properties: dict[str, Any] = {
@@ -78,5 +95,4 @@ def plan_chunk_writes(
 def _same_properties(wanted: Mapping[str, Any], stored: Mapping[str, Any]) -> bool:
     # A property the chunk does not set (page_number of a non-PDF) must be absent from the stored
     # object too; Weaviate returns absent properties as None.
-    keys = set(wanted) | {key for key, value in stored.items() if value is not None}
-    return all(wanted.get(key) == stored.get(key) for key in keys)
+    return all(wanted.get(key) == stored.get(key) for key in CHUNK_PROPERTY_NAMES)

@@ -15,16 +15,18 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
-from ragkeeper.models import IndexedState
+from ragkeeper.errors import DeleteGuardTripped
+from ragkeeper.models import IndexedState, SyncPlan
 
 
 @dataclass(frozen=True, slots=True)
 class Orphans:
-    """Chunks of one source URI to delete: all but `keep`."""
+    """Chunks of one source URI to delete (`ids`): all it has but `keep`."""
 
     uri: str
     keep: frozenset[str]
     count: int
+    ids: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,13 +59,13 @@ def find_drift(
             if uri in listed:
                 unrecorded.append(uri)
             else:
-                orphans.append(Orphans(uri, frozenset(), len(ids)))
+                orphans.append(Orphans(uri, frozenset(), len(ids), frozenset(ids)))
             continue
         if state.status == "pending":
             continue
         extra = set(ids) - set(state.chunk_ids)
         if extra:
-            orphans.append(Orphans(uri, frozenset(state.chunk_ids), len(extra)))
+            orphans.append(Orphans(uri, frozenset(state.chunk_ids), len(extra), frozenset(extra)))
     incomplete = [
         state
         for uri, state in sorted(records.items())
@@ -72,3 +74,27 @@ def find_drift(
         and not set(state.chunk_ids) <= set(stored.get(uri, ()))
     ]
     return Drift(tuple(orphans), tuple(incomplete), tuple(unrecorded))
+
+
+def check_repair_guard(
+    drift: Drift, plan: SyncPlan, stored: Collection[str], max_share: float, *, source: str, force: bool
+) -> None:
+    """Refuse a repair and sync that would remove too many of the objects the index holds, unless forced.
+
+    Before anything is deleted: orphans are judged against what Weaviate holds (`stored`: the URIs
+    with chunks), not against the records, which may be lost. An object loses everything when all
+    its chunks are orphans or the plan deletes it. A listing with nothing in it never wipes an index.
+    """
+    removing = {o.uri for o in drift.orphans if not o.keep}
+    removing |= {state.uri for state in plan.deleted}
+    holding = set(stored) | {uri for uri, state in plan.previous.items() if state.status == "indexed"}
+    if force or not removing or not holding:
+        return
+    share = len(removing) / len(holding)
+    listed = plan.new or plan.changed or plan.unchanged
+    if share > max_share or not listed:
+        raise DeleteGuardTripped(
+            f"refusing to delete the chunks of {len(removing)} of {len(holding)} objects the index holds "
+            f"({share:.0%}, sync.max_delete_share {max_share:.0%}): is {source} the right source? "
+            "Re-run with --force-delete if that is intended"
+        )

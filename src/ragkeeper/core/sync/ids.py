@@ -38,3 +38,12 @@ def occurrences(hashes: Iterable[str]) -> list[int]:
         result.append(count)
         seen[digest] = count + 1
     return result
+
+
+def source_key(source_uri: str) -> str:
+    """SHA-256 hex digest of a source URI's exact code points: the key that selects its chunks.
+
+    Filters on it match exactly, where a filter on the URI itself would not: Weaviate trims
+    whitespace of field-tokenized values, so `docs/a.txt ` would select the chunks of `docs/a.txt`.
+    """
+    return hashlib.sha256(source_uri.encode("utf-8", "surrogatepass")).hexdigest()

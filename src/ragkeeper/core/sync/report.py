@@ -41,6 +41,16 @@ def summary_rows(summary: RunSummary) -> list[tuple[str, str]]:
         )
         if summary.quality.data_docs_path:
             rows.append(("quality: data docs", summary.quality.data_docs_path))
+    pending = summary.new_generation and not summary.switched_from and not summary.dry_run
+    if pending or summary.serving_updated or summary.serving_deleted or summary.serving_stale:
+        rows += [
+            (
+                "readers' generation: objects updated (embeddings)",
+                f"{summary.serving_updated} ({summary.serving_embeddings})",
+            ),
+            ("readers' generation: objects deleted", str(summary.serving_deleted)),
+            ("readers' generation: objects stale (older version served)", str(summary.serving_stale)),
+        ]
     rows += [(f"repaired: {what}", str(count)) for what, count in summary.repairs.items()]
     if summary.lease:
         rows.append(("write lease", summary.lease))
@@ -76,5 +86,5 @@ def _generation(summary: RunSummary) -> str:
         return f"{summary.generation} (readers switched from {summary.switched_from}{dropped})"
     if summary.new_generation:
         when = "when a run completes" if summary.dry_run else "from now on"
-        return f"{summary.generation} (new for this embedding model; readers use it {when})"
+        return f"{summary.generation} (new for this embedding model or schema; readers use it {when})"
     return summary.generation
