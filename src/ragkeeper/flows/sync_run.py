@@ -19,9 +19,9 @@ from typing import Any, Literal
 from prefect.context import get_run_context
 
 from ragkeeper import runtime
-from ragkeeper.core.cost import check_budget, estimate_cost
-from ragkeeper.core.freshness import index_lag_seconds
-from ragkeeper.core.sync_plan import SyncPlan, check_failure_share
+from ragkeeper.core.sync.cost import check_budget, estimate_cost
+from ragkeeper.core.sync.freshness import index_lag_seconds
+from ragkeeper.core.sync.plan import SyncPlan, check_failure_share
 from ragkeeper.errors import ConfigError, first_line
 from ragkeeper.flows import processing
 from ragkeeper.flows.runner import task_runner
