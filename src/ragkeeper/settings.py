@@ -231,7 +231,8 @@ class ListenSettings(_Section):
     path: str = Field(default="/s3-events", pattern=r"^/")
     token: SecretStr | None = Field(default=None, description="Bearer token senders must present.")
     hmac_secret: SecretStr | None = Field(
-        default=None, description="Key of an HMAC-SHA256 of the body, sent as X-Ragkeeper-Signature."
+        default=None,
+        description="Key of an HMAC-SHA256 of '<timestamp>.<body>' (X-Ragkeeper-Signature/-Timestamp).",
     )
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     debounce_seconds: float = Field(
@@ -240,6 +241,15 @@ class ListenSettings(_Section):
         description="Changes become one reindex request once none arrived for this long (or after 5x it).",
     )
     max_keys_per_run: int = Field(default=1000, ge=1, description="Keys of one reindex request at most.")
+    max_pending_keys: int = Field(
+        default=100_000, ge=1, description="Objects waiting at most; more are refused with 503 (shed)."
+    )
+    emit_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="Time for Prefect to take one reindex request before it is retried."
+    )
+    max_connections: int = Field(
+        default=64, ge=1, description="Connections served at once; more get 503 (uvicorn limit_concurrency)."
+    )
 
 
 # --- retraining (style datasets -> fine-tuned models) ---------------------------------------------

@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from ragkeeper.adapters.event_receiver import ReceiverConfig
-from ragkeeper.core.events.webhook_auth import SIGNATURE_HEADER, body_signature
+from ragkeeper.core.events.webhook_auth import SIGNATURE_HEADER, TIMESTAMP_HEADER, body_signature
 from tests.support.receiver import RecordingEmitter, running_receiver
 
 pytestmark = pytest.mark.integration
@@ -122,8 +122,11 @@ def test_hmac_signed_deliveries_and_events_the_server_refused_are_sent_again(por
     config = _config(token=None, hmac_secret="hmac-key", debounce_seconds=0.2)
     body = _delivery("handbook/space+in+name.md")
     with running_receiver(config, emitter, port):
-        assert _post(port, body, {SIGNATURE_HEADER: body_signature("wrong", body)}).status_code == 401
-        assert _post(port, body, {SIGNATURE_HEADER: body_signature("hmac-key", body)}).status_code == 202
+        stamp = str(int(time.time()))
+        wrong = {SIGNATURE_HEADER: body_signature("wrong", body, stamp), TIMESTAMP_HEADER: stamp}
+        assert _post(port, body, wrong).status_code == 401
+        right = {SIGNATURE_HEADER: body_signature("hmac-key", body, stamp), TIMESTAMP_HEADER: stamp}
+        assert _post(port, body, right).status_code == 202
         assert _wait_for(lambda: emitter.events, timeout=8)
     assert emitter.attempts == 2
     assert emitter.events[0].payload["uris"] == ["s3://docs/handbook/space in name.md"]

@@ -123,6 +123,9 @@ def listen(
         max_body_bytes=listen_settings.max_body_bytes,
         debounce_seconds=listen_settings.debounce_seconds,
         max_keys=listen_settings.max_keys_per_run,
+        max_pending_keys=listen_settings.max_pending_keys,
+        emit_timeout_seconds=listen_settings.emit_timeout_seconds,
+        max_connections=listen_settings.max_connections,
         source_root=factory.make_source(settings).root_uri,
         collection=settings.weaviate.collection,
     )
