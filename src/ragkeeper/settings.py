@@ -250,6 +250,24 @@ class ListenSettings(_Section):
     max_connections: int = Field(
         default=64, ge=1, description="Connections served at once; more get 503 (uvicorn limit_concurrency)."
     )
+    sqs_queue_url: str | None = Field(
+        default=None, description="Read S3 notifications from this SQS queue instead of webhooks."
+    )
+    sqs_endpoint_url: AnyHttpUrl | None = Field(default=None, description="For SQS-compatible servers.")
+    sqs_region: str | None = Field(default=None, description="Defaults to s3.region.")
+    sqs_wait_seconds: int = Field(default=20, ge=1, le=20, description="Long-poll wait of one receive.")
+    sqs_visibility_timeout_seconds: int = Field(
+        default=60,
+        ge=1,
+        le=43200,
+        description="Messages stay hidden this long per receive (extended while held).",
+    )
+    sqs_max_receives: int = Field(
+        default=5, ge=1, description="An unreadable message goes to the dead-letter queue on this receive."
+    )
+    reindex_deployment: str = Field(
+        default="reindex/on-change", description="The deployment the SQS listener creates runs of."
+    )
 
 
 # --- retraining (style datasets -> fine-tuned models) ---------------------------------------------

@@ -98,6 +98,10 @@ def serve(
 def listen(
     host: Annotated[str | None, typer.Option(help="Interface to bind (default: listen.host).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default: listen.port).")] = None,
+    sqs: Annotated[
+        str | None,
+        typer.Option("--sqs", help="Read S3 notifications from this SQS queue URL (listen.sqs_queue_url)."),
+    ] = None,
 ) -> None:
     """Receive S3 event notifications and ask for reindex runs of exactly the changed keys."""
     from ragkeeper import factory
@@ -108,6 +112,14 @@ def listen(
     listen_settings = settings.listen
     if not settings.source.uri.startswith("s3://"):
         raise ConfigError(f"listen receives S3 events, but source.uri is {settings.source.uri}")
+    bind_host, bind_port = host or listen_settings.host, port if port is not None else listen_settings.port
+    queue_url = sqs or listen_settings.sqs_queue_url
+    if queue_url:
+        from ragkeeper.cli.listen_sqs import listen_sqs
+
+        _require_prefect_server("listen")
+        listen_sqs(settings, queue_url, bind_host, bind_port)
+        return
     token = listen_settings.token.get_secret_value() if listen_settings.token else None
     hmac_secret = listen_settings.hmac_secret.get_secret_value() if listen_settings.hmac_secret else None
     if not token and not hmac_secret:  # an empty value would start a receiver that refuses everything
@@ -129,7 +141,6 @@ def listen(
         source_root=factory.make_source(settings).root_uri,
         collection=settings.weaviate.collection,
     )
-    bind_host, bind_port = host or listen_settings.host, port if port is not None else listen_settings.port
     console.print(
         f"listening on http://{bind_host}:{bind_port}{config.path} for changes under {config.source_root}"
     )
