@@ -176,6 +176,18 @@ class WeaviateSettings(_Section):
     embedded_data_dir: Path = Field(default_factory=lambda: _data_home() / "ragkeeper" / "weaviate")
     embedded_port: int = Field(default=8079, gt=0, lt=65536)
     embedded_grpc_port: int = Field(default=50060, gt=0, lt=65536)
+    embedded_profiling_port: int | None = Field(
+        default=None, gt=0, lt=65536, description="Go profiler (pprof) of embedded Weaviate; unset: off."
+    )
+    embedded_gossip_port: int | None = Field(
+        default=None,
+        gt=0,
+        lt=65535,
+        description="Cluster gossip port (data: +1); unset: free ports at start.",
+    )
+    embedded_raft_port: int | None = Field(
+        default=None, gt=0, lt=65535, description="Raft port (Raft RPC: +1); unset: free ports at start."
+    )
     embedded_log_level: Literal["debug", "info", "warning", "error"] = Field(
         default="error", description="Log level of the embedded Weaviate process (it logs to the terminal)."
     )
