@@ -282,7 +282,11 @@ class ModelRecord:
 
 @dataclass(frozen=True, slots=True)
 class FailedJobRecord:
-    """A job that failed or was cancelled, recorded so that it is reported once and counted."""
+    """A job that failed or was cancelled, recorded so that it is reported once and counted.
+
+    `duplicate_of`: the job this one duplicated (two runs created a job for one version at once);
+    set when ragkeeper cancelled it for that reason, and then it is not an attempt.
+    """
 
     dataset: str
     fingerprint: str
@@ -290,6 +294,7 @@ class FailedJobRecord:
     status: str
     reason: str
     finished_at: datetime
+    duplicate_of: str = ""
 
 
 @dataclass(frozen=True, slots=True)
