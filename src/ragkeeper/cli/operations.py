@@ -80,12 +80,19 @@ def _age(seconds: float | None) -> str:
 @app.command(rich_help_panel="Operations")
 def serve(
     limit: Annotated[int | None, typer.Option(min=1, help="Flow runs at once (default: no limit).")] = None,
+    take_over: Annotated[
+        bool,
+        typer.Option("--take-over", help="Replace deployments of the same names that `prefect deploy` made."),
+    ] = False,
 ) -> None:
     """Serve the ingest, reindex, reconcile and retrain deployments from this process (no work pool)."""
-    from ragkeeper.deployments import deployment_specs, serve_deployments
+    from ragkeeper.deployments import deployment_specs, serve_deployments, take_over_deployments
 
     settings = load_settings()
     _require_prefect_server("serve")
+    taken = take_over_deployments(settings, take_over)
+    if taken:
+        console.print(f"took over {', '.join(taken)} from their work pool")
     table = Table("deployment", "schedule", "triggered by", title="serving (Ctrl-C stops)")
     for spec in deployment_specs(settings):
         events = ", ".join(e for t in spec.triggers for e in t["expect"]) or "-"
