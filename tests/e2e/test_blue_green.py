@@ -82,8 +82,8 @@ def test_a_collection_created_without_an_alias_keeps_its_model(
     prefect_harness, s3_env, s3_client, bucket, weaviate_env, weaviate_client, monkeypatch
 ):
     from ragkeeper.adapters.weaviate.store import WeaviateStore
+    from ragkeeper.errors import ModelMismatch
     from ragkeeper.settings import load_settings
-    from ragkeeper.tasks.ingest_tasks import ModelMismatch
 
     store = WeaviateStore(load_settings().weaviate)  # a plain collection under the alias name
     store.ensure_collection(64)

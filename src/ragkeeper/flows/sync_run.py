@@ -28,7 +28,7 @@ from ragkeeper.flows.runner import task_runner
 from ragkeeper.flows.shards import run_shards, shard_count
 from ragkeeper.models import EmbeddingEstimate, RunRecord, RunSummary, WriteResult
 from ragkeeper.settings import Settings
-from ragkeeper.tasks.ingest_tasks import switch_generation
+from ragkeeper.tasks.generation_tasks import switch_generation
 from ragkeeper.tasks.report_tasks import publish_freshness, publish_quarantine, publish_summary, record_run
 from ragkeeper.tasks.write_lease import write_lease
 

@@ -3,24 +3,20 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from prefect import task
 
-from ragkeeper import factory, progress, runtime
+from ragkeeper import progress, runtime
 from ragkeeper.adapters.tokens import count_tokens_batch
 from ragkeeper.core.batching import batched
 from ragkeeper.core.faults import checkpoint
-from ragkeeper.core.sync.config_hash import pipeline_config_hash
 from ragkeeper.core.sync.plan import (
     IndexedState,
     SyncPlan,
-    check_delete_guard,
-    check_generation_switch,
     invalidated,
-    plan_sync,
 )
-from ragkeeper.errors import ModelMismatch, TerminalError, UnsupportedDocument
+from ragkeeper.errors import TerminalError, UnsupportedDocument
 from ragkeeper.models import (
     Chunk,
     EmbeddedChunk,
@@ -34,51 +30,6 @@ from ragkeeper.models import (
 from ragkeeper.ports import Embedder, ReportingEmbedder
 from ragkeeper.settings import Settings
 from ragkeeper.tasks.retry import RETRYING
-
-
-def config_hash_of(settings: Settings) -> str:
-    """The pipeline config hash of these settings (see `core.sync.config_hash`)."""
-    return pipeline_config_hash(settings, runtime.embedder(settings).model_id)
-
-
-@task(name="plan-sync", **RETRYING)
-def plan(settings: Settings, force_delete: bool, dry_run: bool = False) -> tuple[SyncPlan, int, str]:
-    """List the source, read the recorded state, classify every object; refuse mass deletions.
-
-    Returns the plan, how many objects the listing holds, and the source's root URI.
-    """
-    source = runtime.source(settings)
-    listing = list(source.list())
-    prepare_index(settings, dry_run)
-    sync_plan = classify(settings, listing, runtime.state_store(settings).load(), force_delete)
-    return sync_plan, len(listing), source.root_uri
-
-
-def classify(
-    settings: Settings, listing: Sequence[SourceObject], states: Iterable[IndexedState], force_delete: bool
-) -> SyncPlan:
-    """The plan for a full listing against the recorded states; refuses mass deletions."""
-    sync_plan = plan_sync(listing, states, config_hash_of(settings))
-    root = runtime.source(settings).root_uri
-    check_delete_guard(sync_plan, settings.sync.max_delete_share, root, force_delete)
-    return sync_plan
-
-
-def prepare_index(settings: Settings, dry_run: bool) -> None:
-    """Check the written collection suits the configured model; create it and its state (unless a dry run)."""
-    store = runtime.generation_store(settings)
-    embedder = runtime.embedder(settings)
-    if runtime.generation(settings).legacy:
-        stored_model = store.embedding_model()
-        if stored_model is not None and stored_model != embedder.model_id:
-            raise ModelMismatch(
-                f"collection {settings.weaviate.collection} (created without an alias) holds vectors of "
-                f"{stored_model}, but the configured embedder is {embedder.model_id}; ingest into a new "
-                "collection name (--collection NewName), which then switches models blue/green by itself"
-            )
-    if not dry_run:
-        store.ensure_collection(embedder.dimensions)
-        runtime.state_store(settings).ensure()
 
 
 @task(name="parse-batch", **RETRYING)
@@ -244,36 +195,3 @@ def delete_objects(settings: Settings, states: Sequence[IndexedState]) -> int:
         checkpoint("after-object-delete")
         records.delete([state.uri])
     return deleted
-
-
-@task(name="switch-generation", **RETRYING)
-def switch_generation(
-    settings: Settings, force_delete: bool, full_sync: bool
-) -> tuple[str | None, list[str]]:
-    """Point the collection alias at the generation this run built; drop generations no longer kept.
-
-    Only a full sync replaces a serving generation; any run may create the alias of a first one.
-    Returns the generation that served before (None when nothing changed) and the dropped ones.
-    """
-    generation = runtime.generation(settings)
-    if generation.legacy or not generation.is_new or (generation.serving and not full_sync):
-        return None, []
-    if generation.serving is not None:
-        serving = factory.make_state_store(
-            factory.store_on(runtime.alias_store(settings), generation.serving)
-        )
-        check_generation_switch(
-            _indexed(serving.load()),
-            _indexed(runtime.state_store(settings).load()),
-            settings.sync.max_delete_share,
-            generation.alias,
-            force_delete,
-        )
-    keep = {generation.collection}
-    if settings.weaviate.keep_previous_generation and generation.serving:
-        keep.add(generation.serving)
-    return generation.serving, factory.switch_alias(runtime.alias_store(settings), generation, keep)
-
-
-def _indexed(states: Sequence[IndexedState]) -> int:
-    return sum(1 for state in states if state.status == "indexed")

@@ -12,7 +12,8 @@ from ragkeeper.adapters.storage.filters import under_root
 from ragkeeper.core.sync.drift import find_drift
 from ragkeeper.core.sync.plan import SyncPlan, invalidated, plan_sync
 from ragkeeper.settings import Settings
-from ragkeeper.tasks.ingest_tasks import classify, config_hash_of, prepare_index
+from ragkeeper.tasks.generation_tasks import prepare_index
+from ragkeeper.tasks.plan_tasks import classify, config_hash_of
 from ragkeeper.tasks.retry import RETRYING
 
 
