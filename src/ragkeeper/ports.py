@@ -184,6 +184,14 @@ class StateStore(Protocol):
         """Every recorded state."""
         ...
 
+    def get(self, uris: Iterable[str]) -> dict[str, IndexedState]:
+        """The recorded states of these URIs, by URI (absent: no state)."""
+        ...
+
+    def with_status(self, status: str) -> list[IndexedState]:
+        """The states with this status, without reading the others."""
+        ...
+
     def put(self, states: Sequence[IndexedState]) -> None:
         """Record states, replacing earlier ones for the same URIs."""
         ...

@@ -29,6 +29,7 @@ from ragkeeper.flows.shards import run_shards, shard_count
 from ragkeeper.models import EmbeddingEstimate, RunRecord, RunSummary, WriteResult
 from ragkeeper.settings import Settings
 from ragkeeper.tasks.generation_tasks import switch_generation
+from ragkeeper.tasks.metrics_tasks import index_totals
 from ragkeeper.tasks.report_tasks import publish_freshness, publish_quarantine, publish_summary, record_run
 from ragkeeper.tasks.write_lease import write_lease
 
@@ -144,7 +145,7 @@ def _execute(
             )
     seconds["embed"] += total.embed_seconds
     seconds["write"] += total.write_seconds
-    switched_from, dropped = None, []
+    switched_from, dropped, totals = None, [], None
     if not options.dry_run:
         started = time.perf_counter()
         all_quarantined = [*quarantined, *total.quarantined]
@@ -153,6 +154,7 @@ def _execute(
         )
         switched_from, dropped = switch_generation(settings, options.force_delete, flow in FULL_SYNC_FLOWS)
         seconds["write"] += time.perf_counter() - started
+        totals = index_totals(settings, sync_plan, flow in FULL_SYNC_FLOWS, total)
     generation = runtime.generation(settings)
     lag_max, lag_median = index_lag_seconds(objects, datetime.now(UTC)) if not options.dry_run else (0, 0)
     summary = RunSummary(
@@ -184,15 +186,15 @@ def _execute(
         repairs=planned.repairs,
         lag_seconds_max=lag_max,
         lag_seconds_median=lag_median,
+        totals=totals,
     )
     publish_summary(summary)
     return summary
 
 
 def _publish_state_reports(settings: Settings, summary: RunSummary) -> None:
-    """The quarantine report and the freshness figure, from what the index holds after the run."""
-    states = runtime.state_store(settings).load()
-    publish_quarantine(settings.weaviate.collection, [s for s in states if s.status == "quarantined"])
+    """The quarantine report and the freshness figure, reading only the quarantined states."""
+    publish_quarantine(settings.weaviate.collection, runtime.state_store(settings).with_status("quarantined"))
     last_full = runtime.run_log(settings).latest(FULL_SYNC_FLOWS, "succeeded")
     publish_freshness(summary, last_full.finished_at if last_full else None)
 
@@ -217,6 +219,11 @@ def _record(
         chunks_deleted=summary.chunks_deleted,
         waited_seconds=waited,
         lag_seconds_max=summary.lag_seconds_max,
+        lag_seconds_median=summary.lag_seconds_median,
+        embeddings_computed=summary.embeddings_computed,
+        embeddings_reused=summary.embeddings_reused,
+        tokens_embedded=summary.tokens_embedded,
+        totals=summary.totals,
     )
 
 

@@ -18,6 +18,7 @@ from ragkeeper.core.sync.plan import IndexedState
 from ragkeeper.errors import RagkeeperError, TransientError
 
 _PROPERTIES = ("source_uri", "etag", "config_hash", "status", "reason")
+_FETCH_BATCH = 500
 
 
 def state_collection_name(chunk_collection: str) -> str:
@@ -61,6 +62,52 @@ class WeaviateStateStore:
                 _from_properties(o.properties)
                 for o in collection.iterator(return_properties=[*_PROPERTIES, "chunk_ids"])
             ]
+        except Exception as error:
+            raise translate_weaviate_error(error, "reading index state") from None
+
+    def get(self, uris: Iterable[str]) -> dict[str, IndexedState]:
+        """The recorded states of these URIs (by URI; a URI without a state is absent), by object id."""
+        from weaviate.classes.query import Filter
+
+        ids = {self._id(uri): uri for uri in uris}
+        found: dict[str, IndexedState] = {}
+        try:
+            if not ids or not self._client.collections.exists(self._name):
+                return found
+            collection = self._client.collections.get(self._name)
+            batch = list(ids)
+            for start in range(0, len(batch), _FETCH_BATCH):
+                response = collection.query.fetch_objects(
+                    filters=Filter.by_id().contains_any(batch[start : start + _FETCH_BATCH]),
+                    limit=_FETCH_BATCH,
+                    return_properties=[*_PROPERTIES, "chunk_ids"],
+                )
+                for obj in response.objects:
+                    state = _from_properties(obj.properties)
+                    found[state.uri] = state
+        except Exception as error:
+            raise translate_weaviate_error(error, "reading index state") from None
+        return found
+
+    def with_status(self, status: str) -> list[IndexedState]:
+        """The states with this status (e.g. every quarantined object), without reading the others."""
+        from weaviate.classes.query import Filter
+
+        try:
+            if not self._client.collections.exists(self._name):
+                return []
+            collection = self._client.collections.get(self._name)
+            found: list[IndexedState] = []
+            while True:  # pages by offset: Weaviate's cursor does not take a filter
+                response = collection.query.fetch_objects(
+                    filters=Filter.by_property("status").equal(status),
+                    limit=_FETCH_BATCH,
+                    offset=len(found),
+                    return_properties=[*_PROPERTIES, "chunk_ids"],
+                )
+                found += [_from_properties(o.properties) for o in response.objects]
+                if len(response.objects) < _FETCH_BATCH:
+                    return found
         except Exception as error:
             raise translate_weaviate_error(error, "reading index state") from None
 
