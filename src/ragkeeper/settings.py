@@ -282,6 +282,17 @@ class ListenSettings(_Section):
     )
 
 
+class MetricsSettings(_Section):
+    """`ragkeeper metrics`: the Prometheus exporter of the run log, index totals and model registry."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=9464, ge=0, lt=65536)
+    cache_seconds: float = Field(default=10.0, ge=0, description="A scrape reuses a read this recent.")
+    pending_interval_seconds: float = Field(
+        default=300.0, ge=0, description="Pending changes (a listing diff) are computed this often; 0: never."
+    )
+
+
 # --- retraining (style datasets -> fine-tuned models) ---------------------------------------------
 
 _DATASET_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -377,6 +388,7 @@ class Settings(BaseSettings):
     runner: RunnerSettings = RunnerSettings()
     schedule: ScheduleSettings = ScheduleSettings()
     listen: ListenSettings = ListenSettings()
+    metrics: MetricsSettings = MetricsSettings()
     retrain: RetrainSettings = RetrainSettings()
 
     @classmethod

@@ -25,6 +25,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ragkeeper.adapters.metrics_exporter import exposition
 from ragkeeper.adapters.source_events import SourceEventEmitter, source_changed_event
 from ragkeeper.adapters.storage.filters import under_root
 from ragkeeper.core.events.debounce import ChangeBatcher
@@ -35,6 +36,7 @@ from ragkeeper.core.events.webhook_auth import (
     check_signature,
     token_authenticated,
 )
+from ragkeeper.core.metrics.families import ListenFigures, listen_samples
 from ragkeeper.errors import BodyTooLarge, MalformedEvent, first_line
 
 logger = logging.getLogger("ragkeeper.listen")
@@ -73,6 +75,7 @@ class ReceiverStats:
 
 
 _CHALLENGE = 'Bearer realm="ragkeeper", Basic realm="ragkeeper"'
+_REJECTION_REASONS = {400: "malformed", 401: "unauthenticated", 413: "too_large", 503: "shedding"}
 
 
 class Receiver:
@@ -149,6 +152,29 @@ class Receiver:
                 "rejected": {str(k): v for k, v in stats.rejected.items()},
             }
         )
+
+    def figures(self) -> ListenFigures:
+        """The counters `/metrics` exports."""
+        stats = self.stats
+        rejected = {_REJECTION_REASONS.get(code, str(code)): n for code, n in stats.rejected.items()}
+        return ListenFigures(
+            mode="webhook",
+            received=stats.deliveries + sum(stats.rejected.values()),
+            changes_accepted=stats.changes_accepted,
+            ignored={"outside_source_root": stats.changes_ignored},
+            rejected=rejected,
+            waiting=self._batcher.waiting,
+            requests_sent=stats.events_emitted,
+            sends_failed=stats.emit_failures,
+            shedding=self.shedding,
+        )
+
+    async def metrics(self, request: Any) -> Any:
+        """`GET /metrics`: the receiver's counters in Prometheus' text format."""
+        from starlette.responses import Response
+
+        body = exposition(lambda: listen_samples(self.figures()))
+        return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
 
     async def send_due(self, final: bool = False) -> bool:
         """Send every due batch (all of them when `final`); False when one could not be sent (kept)."""
@@ -228,6 +254,7 @@ def build_app(
         routes=[
             Route(config.path, receiver.receive, methods=["POST"]),
             Route("/healthz", receiver.healthz, methods=["GET"]),
+            Route("/metrics", receiver.metrics, methods=["GET"]),
         ],
         lifespan=receiver.lifespan,
     )

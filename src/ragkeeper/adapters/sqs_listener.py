@@ -19,10 +19,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from ragkeeper.adapters.metrics_exporter import exposition
 from ragkeeper.adapters.sqs_queue import QueueMessage, SqsQueue
 from ragkeeper.core.events.debounce import ChangeBatcher
 from ragkeeper.core.events.sqs_messages import AckTracker, classify_message, request_key
 from ragkeeper.core.faults import checkpoint
+from ragkeeper.core.metrics.families import ListenFigures, listen_samples
 from ragkeeper.errors import RagkeeperError
 
 logger = logging.getLogger("ragkeeper.listen")
@@ -200,6 +202,21 @@ def _reason_class(reason: str) -> str:
     return "outside_source_root"
 
 
+def figures(listener: SqsListener) -> ListenFigures:
+    """The counters `/metrics` exports in SQS mode."""
+    stats = listener.stats
+    return ListenFigures(
+        mode="sqs",
+        received=stats.messages_received,
+        changes_accepted=stats.changes_accepted,
+        ignored=dict(stats.ignored),
+        rejected=dict(stats.rejected),
+        waiting=listener.waiting,
+        requests_sent=stats.runs_created,
+        sends_failed=stats.request_failures,
+    )
+
+
 def healthz(listener: SqsListener) -> dict[str, Any]:
     """What `GET /healthz` shows in SQS mode: counters, nothing secret."""
     stats = listener.stats
@@ -226,7 +243,7 @@ def build_sqs_app(listener: SqsListener) -> Any:
     from collections.abc import AsyncIterator
 
     from starlette.applications import Starlette
-    from starlette.responses import JSONResponse
+    from starlette.responses import JSONResponse, Response
     from starlette.routing import Route
 
     stop = threading.Event()
@@ -244,6 +261,11 @@ def build_sqs_app(listener: SqsListener) -> Any:
     async def health(request: Any) -> Any:
         return JSONResponse(healthz(listener))
 
-    app = Starlette(routes=[Route("/healthz", health, methods=["GET"])], lifespan=lifespan)
+    async def metrics(request: Any) -> Any:
+        body = exposition(lambda: listen_samples(figures(listener)))
+        return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    routes = [Route("/healthz", health, methods=["GET"]), Route("/metrics", metrics, methods=["GET"])]
+    app = Starlette(routes=routes, lifespan=lifespan)
     app.state.listener = listener
     return app

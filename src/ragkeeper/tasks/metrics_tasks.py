@@ -7,9 +7,9 @@ from dataclasses import replace
 from prefect import task
 
 from ragkeeper import runtime
-from ragkeeper.core.metrics.totals import advance, count_states
+from ragkeeper.core.metrics.totals import advance, count_states, last_totals
 from ragkeeper.core.sync.plan import SyncPlan
-from ragkeeper.models import IndexTotals, RunRecord, WriteResult
+from ragkeeper.models import IndexTotals, WriteResult
 from ragkeeper.settings import Settings
 from ragkeeper.tasks.retry import RETRYING
 
@@ -44,8 +44,3 @@ def index_totals(settings: Settings, plan: SyncPlan, full_sync: bool, written: W
     after = store.get(touched)
     transitions = [(plan.previous.get(uri), after.get(uri)) for uri in touched]
     return advance(before, transitions, *work)
-
-
-def last_totals(records: list[RunRecord], generation: str) -> IndexTotals | None:
-    """The newest totals of `generation` among run records (newest first)."""
-    return next((r.totals for r in records if r.totals and r.totals.generation == generation), None)

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from ragkeeper.core.sync.plan import IndexedState
-from ragkeeper.models import IndexTotals
+from ragkeeper.models import IndexTotals, RunRecord
 
 REASON_CLASSES = ("quality", "too_large", "unreadable", "embedding", "unparseable")
 
@@ -76,3 +76,8 @@ def _apply(
         chunks=chunks,
         quarantined={k: v for k, v in sorted(quarantined.items()) if v},
     )
+
+
+def last_totals(records: Iterable[RunRecord], generation: str) -> IndexTotals | None:
+    """The newest totals of `generation` among run records (newest first)."""
+    return next((r.totals for r in records if r.totals and r.totals.generation == generation), None)
