@@ -18,6 +18,7 @@ import devservices
 import httpx
 import pytest
 
+from tests.integration.test_listen_metrics import scrape
 from tests.support.cli import start_cli
 from tests.support.sqs import create_queue_with_dlq
 from tests.support.sqs_runs import create_deployment, requested_uris, runs_of
@@ -119,6 +120,13 @@ def test_notifications_become_reindex_runs_and_their_messages_are_deleted_after(
             "every message deleted", lambda: _queue_counts(sqs_client, queue.url) == (0, 0), 30, listener.log
         )
         health = listener.health()
+        metrics = scrape(f"http://127.0.0.1:{listener.port}/metrics")
+    mode = (("mode", "sqs"),)
+    assert metrics[("ragkeeper_listen_received_total", mode)] == 5
+    assert metrics[("ragkeeper_listen_changes_accepted_total", mode)] == 4
+    assert metrics[("ragkeeper_listen_ignored_total", (*mode, ("reason", "test_event")))] == 1
+    assert metrics[("ragkeeper_listen_requests_sent_total", mode)] == health["runs_created"] >= 1
+    assert metrics[("ragkeeper_listen_debounce_queue_depth", mode)] == 0
     assert sorted(requested_uris(prefect_server.url, deployment)) == [
         f"{ROOT}{name}.md" for name in ("raw", "second", "via-eventbridge", "via-sns")
     ]
