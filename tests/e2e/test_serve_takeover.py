@@ -70,7 +70,8 @@ def test_serve_refuses_deployments_that_prefect_deploy_made_with_one_line(
     message = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(message) == 1, result.stderr
     assert deployed_on_a_pool in message[0] and "--take-over" in message[0]
-    assert _deployment(prefect_server.url, "ingest/scheduled")["work_pool_name"] == deployed_on_a_pool
+    untouched = _deployment(prefect_server.url, "ingest/scheduled")
+    assert untouched is not None and untouched["work_pool_name"] == deployed_on_a_pool
 
 
 def test_serve_take_over_replaces_them_and_their_runs_work(
