@@ -196,5 +196,6 @@ def serve_metrics(settings: Settings, host: str, port: int, stop: threading.Even
         stop.wait()
     finally:
         server.shutdown()
+        server.server_close()
         thread.join(10)
         reader.close()
