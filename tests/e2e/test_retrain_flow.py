@@ -408,8 +408,10 @@ def test_a_cancelled_duplicate_is_no_attempt_and_never_the_last_reason(
     fingerprint = retrain(dry_run=True).outcomes[0].fingerprint
     tuner = OpenAIFineTuner(load_settings().openai)
     training = tuner.upload("raced.jsonl", valid_dataset(12))
-    server.finetune.timing = JobTiming(validating=0.05, queued=0.05, running=8.0, steps=3)
-    server.finetune.fail_next_job("the training run diverged")  # halfway through running: after the attach
+    # It fails halfway through running (20 s in): after the run below attached, however busy the machine.
+    server.finetune.timing = JobTiming(validating=0.05, queued=0.05, running=40.0, steps=3)
+    monkeypatch.setenv("RAGKEEPER_RETRAIN__MAX_FOLLOW_SECONDS", "90")
+    server.finetune.fail_next_job("the training run diverged")
     kept = tuner.create_job(JobSpec(name, fingerprint, BASE_MODEL), training, None)
     time.sleep(1.1)  # created a second later: every run keeps `kept`
     duplicate = tuner.create_job(JobSpec(name, fingerprint, BASE_MODEL), training, None)

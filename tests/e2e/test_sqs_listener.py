@@ -95,7 +95,8 @@ def test_notifications_become_reindex_runs_and_their_messages_are_deleted_after(
     tmp_path, elasticmq, sqs_client, prefect_server
 ):
     queue = create_queue_with_dlq(sqs_client, max_receive_count=10)
-    deployment = create_deployment(prefect_server.url)
+    flow = f"reindex-{uuid.uuid4().hex[:8]}"  # the server is shared: serve tests make reindex/on-change
+    deployment = create_deployment(prefect_server.url, flow)
     bodies = [
         _s3("handbook/raw.md", "handbook/second.md"),
         json.dumps(
@@ -112,7 +113,9 @@ def test_notifications_become_reindex_runs_and_their_messages_are_deleted_after(
         _s3("elsewhere/ignored.md"),
     ]
     with ExitStack() as stack:
-        listener = Listener(stack, tmp_path, elasticmq, prefect_server, queue.url)
+        listener = Listener(
+            stack, tmp_path, elasticmq, prefect_server, queue.url, reindex_deployment=f"{flow}/on-change"
+        )
         for body in bodies:
             sqs_client.send_message(QueueUrl=queue.url, MessageBody=body)
         latency = _until("a reindex run", lambda: runs_of(prefect_server.url, deployment), 30, listener.log)
