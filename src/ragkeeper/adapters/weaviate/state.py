@@ -19,6 +19,7 @@ from ragkeeper.errors import RagkeeperError, TransientError
 
 _PROPERTIES = ("source_uri", "etag", "config_hash", "status", "reason")
 _FETCH_BATCH = 500
+_MAX_RESULTS = 10_000  # Weaviate's default QUERY_MAXIMUM_RESULTS: offset + limit may not pass it
 
 
 def state_collection_name(chunk_collection: str) -> str:
@@ -90,7 +91,10 @@ class WeaviateStateStore:
         return found
 
     def with_status(self, status: str) -> list[IndexedState]:
-        """The states with this status (e.g. every quarantined object), without reading the others."""
+        """The states with this status (e.g. every quarantined object), without reading the others.
+
+        Paged by offset, so at most Weaviate's QUERY_MAXIMUM_RESULTS (10,000 by default) are returned.
+        """
         from weaviate.classes.query import Filter
 
         try:
@@ -106,7 +110,7 @@ class WeaviateStateStore:
                     return_properties=[*_PROPERTIES, "chunk_ids"],
                 )
                 found += [_from_properties(o.properties) for o in response.objects]
-                if len(response.objects) < _FETCH_BATCH:
+                if len(response.objects) < _FETCH_BATCH or len(found) + _FETCH_BATCH > _MAX_RESULTS:
                     return found
         except Exception as error:
             raise translate_weaviate_error(error, "reading index state") from None
