@@ -43,7 +43,7 @@ $(STAMP): $(UV) requirements.lock pyproject.toml
 
 install: $(STAMP) ## Create .venv from the hashed lock file (runs only when the lock changes)
 
-services: ## Build the pinned MinIO and Weaviate with `go install` (cached in ~/.cache/ragkeeper)
+services: ## Build the pinned MinIO and Weaviate (`go install`) and ElasticMQ (Maven), cached in ~/.cache/ragkeeper
 	@bash infra/install-services.sh
 
 demo: install ## Ingest examples/corpus into Weaviate Embedded and run a sample query

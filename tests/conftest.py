@@ -56,6 +56,22 @@ def weaviate_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[devser
 
 
 @pytest.fixture(scope="session")
+def elasticmq(tmp_path_factory: pytest.TempPathFactory) -> Iterator[devservices.Service]:
+    """A real ElasticMQ (SQS-compatible) server on a random loopback port, stopped after the session."""
+    service = devservices.start_elasticmq(tmp_path_factory.mktemp("elasticmq"))
+    yield service
+    service.stop()
+
+
+@pytest.fixture
+def sqs_client(elasticmq: devservices.Service):
+    """A boto3 SQS client for the test ElasticMQ."""
+    from tests.support.sqs import sqs_client as client_for
+
+    return client_for(elasticmq.url)
+
+
+@pytest.fixture(scope="session")
 def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[devservices.Service]:
     """A real `prefect server start` on a random port, for tests that run the CLI in subprocesses."""
     service = devservices.start_prefect(tmp_path_factory.mktemp("prefect"))

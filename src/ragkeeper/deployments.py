@@ -114,6 +114,46 @@ def render_prefect_yaml(settings: Settings) -> str:
     return header + yaml.safe_dump(document, sort_keys=False, width=110)
 
 
+def pooled_deployments(existing: dict[str, str | None]) -> dict[str, str]:
+    """Of the existing deployments with our names (name -> work pool or None), those on a work pool.
+
+    `ragkeeper serve` creates deployments without a work pool; one on a pool was made by
+    `prefect deploy`. Serving over it would keep the pool and an empty path, and its runs would crash.
+    """
+    return {name: pool for name, pool in sorted(existing.items()) if pool}
+
+
+def take_over_deployments(settings: Settings, take_over: bool) -> list[str]:
+    """Refuse with one line, or (`take_over`) delete, the deployments `prefect deploy` made under our names.
+
+    Their triggers (automations owned by the deployment) go with them. Returns the names taken over.
+    """
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    from ragkeeper.errors import ConfigError
+
+    names = [f"{spec.flow_name}/{spec.name}" for spec in deployment_specs(settings)]
+    with get_client(sync_client=True) as client:
+        found = {}
+        for name in names:
+            try:
+                found[name] = client.read_deployment_by_name(name)
+            except ObjectNotFound:
+                continue
+        pooled = pooled_deployments({name: d.work_pool_name for name, d in found.items()})
+        if pooled and not take_over:
+            pools = ", ".join(sorted(set(pooled.values())))
+            raise ConfigError(
+                f"{len(pooled)} of these deployments are on work pool {pools} (from `prefect deploy`): one "
+                "way per server; use a worker on that pool, or `ragkeeper serve --take-over`"
+            )
+        for name in pooled:
+            client.delete_resource_owned_automations(f"prefect.deployment.{found[name].id}")
+            client.delete_deployment(found[name].id)
+    return list(pooled)
+
+
 def serve_deployments(settings: Settings, limit: int | None = None) -> None:
     """Serve every deployment from this process until interrupted (schedules, triggers, manual runs)."""
     from prefect import serve

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,6 +249,7 @@ class RunSummary:
     serving_deleted: int = 0
     serving_stale: int = 0
     serving_embeddings: int = 0
+    totals: IndexTotals | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -378,7 +380,11 @@ class ModelRecord:
 
 @dataclass(frozen=True, slots=True)
 class FailedJobRecord:
-    """A job that failed or was cancelled, recorded so that it is reported once and counted."""
+    """A job that failed or was cancelled, recorded so that it is reported once and counted.
+
+    `duplicate_of`: the job this one duplicated (two runs created a job for one version at once);
+    set when ragkeeper cancelled it for that reason, and then it is not an attempt.
+    """
 
     dataset: str
     fingerprint: str
@@ -386,6 +392,7 @@ class FailedJobRecord:
     status: str
     reason: str
     finished_at: datetime
+    duplicate_of: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -443,6 +450,47 @@ class RetrainSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class IndexTotals:
+    """What one generation holds, and how much embedding work went into it since totals began."""
+
+    generation: str = ""
+    objects_indexed: int = 0
+    objects_pending: int = 0
+    chunks: int = 0
+    quarantined: Mapping[str, int] = field(default_factory=dict)  # by reason class
+    embeddings_computed: int = 0
+    embeddings_reused: int = 0
+    tokens_embedded: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "generation": self.generation,
+            "objects_indexed": self.objects_indexed,
+            "objects_pending": self.objects_pending,
+            "chunks": self.chunks,
+            "quarantined": dict(sorted(self.quarantined.items())),
+            "embeddings_computed": self.embeddings_computed,
+            "embeddings_reused": self.embeddings_reused,
+            "tokens_embedded": self.tokens_embedded,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> IndexTotals:
+        """The inverse of `to_json` (missing fields are zero)."""
+        return cls(
+            generation=str(data.get("generation") or ""),
+            objects_indexed=int(data.get("objects_indexed") or 0),
+            objects_pending=int(data.get("objects_pending") or 0),
+            chunks=int(data.get("chunks") or 0),
+            quarantined={str(k): int(v) for k, v in (data.get("quarantined") or {}).items()},
+            embeddings_computed=int(data.get("embeddings_computed") or 0),
+            embeddings_reused=int(data.get("embeddings_reused") or 0),
+            tokens_embedded=int(data.get("tokens_embedded") or 0),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class RunRecord:
     """One run that wrote (or tried to write) a collection, kept where status and dashboards read it."""
 
@@ -462,3 +510,8 @@ class RunRecord:
     chunks_deleted: int = 0
     waited_seconds: float = 0.0
     lag_seconds_max: float = 0.0
+    lag_seconds_median: float = 0.0
+    embeddings_computed: int = 0
+    embeddings_reused: int = 0
+    tokens_embedded: int = 0
+    totals: IndexTotals | None = None  # of the generation written, after the run (metrics)

@@ -197,6 +197,10 @@ class StateStore(Protocol):
         """The recorded states of these URIs (absent ones are left out)."""
         ...
 
+    def with_status(self, status: str) -> list[IndexedState]:
+        """The states with this status, without reading the others."""
+        ...
+
     def put(self, states: Sequence[IndexedState]) -> None:
         """Record states, replacing earlier ones for the same URIs."""
         ...

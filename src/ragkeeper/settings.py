@@ -219,6 +219,18 @@ class WeaviateSettings(_Section):
     embedded_data_dir: Path = Field(default_factory=lambda: _data_home() / "ragkeeper" / "weaviate")
     embedded_port: int = Field(default=8079, gt=0, lt=65536)
     embedded_grpc_port: int = Field(default=50060, gt=0, lt=65536)
+    embedded_profiling_port: int | None = Field(
+        default=None, gt=0, lt=65536, description="Go profiler (pprof) of embedded Weaviate; unset: off."
+    )
+    embedded_gossip_port: int | None = Field(
+        default=None,
+        gt=0,
+        lt=65535,
+        description="Cluster gossip port (data: +1); unset: free ports at start.",
+    )
+    embedded_raft_port: int | None = Field(
+        default=None, gt=0, lt=65535, description="Raft port (Raft RPC: +1); unset: free ports at start."
+    )
     embedded_log_level: Literal["debug", "info", "warning", "error"] = Field(
         default="error", description="Log level of the embedded Weaviate process (it logs to the terminal)."
     )
@@ -287,7 +299,8 @@ class ListenSettings(_Section):
     path: str = Field(default="/s3-events", pattern=r"^/")
     token: SecretStr | None = Field(default=None, description="Bearer token senders must present.")
     hmac_secret: SecretStr | None = Field(
-        default=None, description="Key of an HMAC-SHA256 of the body, sent as X-Ragkeeper-Signature."
+        default=None,
+        description="Key of an HMAC-SHA256 of '<timestamp>.<body>' (X-Ragkeeper-Signature/-Timestamp).",
     )
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     debounce_seconds: float = Field(
@@ -296,6 +309,44 @@ class ListenSettings(_Section):
         description="Changes become one reindex request once none arrived for this long (or after 5x it).",
     )
     max_keys_per_run: int = Field(default=1000, ge=1, description="Keys of one reindex request at most.")
+    max_pending_keys: int = Field(
+        default=100_000, ge=1, description="Objects waiting at most; more are refused with 503 (shed)."
+    )
+    emit_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="Time for Prefect to take one reindex request before it is retried."
+    )
+    max_connections: int = Field(
+        default=64, ge=1, description="Connections served at once; more get 503 (uvicorn limit_concurrency)."
+    )
+    sqs_queue_url: str | None = Field(
+        default=None, description="Read S3 notifications from this SQS queue instead of webhooks."
+    )
+    sqs_endpoint_url: AnyHttpUrl | None = Field(default=None, description="For SQS-compatible servers.")
+    sqs_region: str | None = Field(default=None, description="Defaults to s3.region.")
+    sqs_wait_seconds: int = Field(default=20, ge=1, le=20, description="Long-poll wait of one receive.")
+    sqs_visibility_timeout_seconds: int = Field(
+        default=60,
+        ge=1,
+        le=43200,
+        description="Messages stay hidden this long per receive (extended while held).",
+    )
+    sqs_max_receives: int = Field(
+        default=5, ge=1, description="An unreadable message goes to the dead-letter queue on this receive."
+    )
+    reindex_deployment: str = Field(
+        default="reindex/on-change", description="The deployment the SQS listener creates runs of."
+    )
+
+
+class MetricsSettings(_Section):
+    """`ragkeeper metrics`: the Prometheus exporter of the run log, index totals and model registry."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=9464, ge=0, lt=65536)
+    cache_seconds: float = Field(default=10.0, ge=0, description="A scrape reuses a read this recent.")
+    pending_interval_seconds: float = Field(
+        default=300.0, ge=0, description="Pending changes (a listing diff) are computed this often; 0: never."
+    )
 
 
 # --- retraining (style datasets -> fine-tuned models) ---------------------------------------------
@@ -393,6 +444,7 @@ class Settings(BaseSettings):
     runner: RunnerSettings = RunnerSettings()
     schedule: ScheduleSettings = ScheduleSettings()
     listen: ListenSettings = ListenSettings()
+    metrics: MetricsSettings = MetricsSettings()
     retrain: RetrainSettings = RetrainSettings()
 
     @classmethod

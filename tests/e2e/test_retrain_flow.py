@@ -396,3 +396,36 @@ def test_budget_guard_and_dry_run_upload_nothing(prefect_harness, retrain_env, s
     monkeypatch.setenv("RAGKEEPER_RETRAIN__MAX_COST_USD", "0.0001")
     assert retrain().outcomes[0].status == "over_budget"
     assert (server.finetune.stats.files_uploaded, server.finetune.stats.jobs_created) == (0, 0)
+
+
+def test_a_cancelled_duplicate_is_no_attempt_and_never_the_last_reason(
+    prefect_harness, retrain_env, server, tmp_path, monkeypatch
+):
+    """Two runs raced and the loser's job was cancelled; then the kept job failed (issue 13)."""
+    import time
+
+    name, _ = one_dataset(retrain_env, tmp_path, "raced")
+    fingerprint = retrain(dry_run=True).outcomes[0].fingerprint
+    tuner = OpenAIFineTuner(load_settings().openai)
+    training = tuner.upload("raced.jsonl", valid_dataset(12))
+    # It fails halfway through running (20 s in): after the run below attached, however busy the machine.
+    server.finetune.timing = JobTiming(validating=0.05, queued=0.05, running=40.0, steps=3)
+    monkeypatch.setenv("RAGKEEPER_RETRAIN__MAX_FOLLOW_SECONDS", "90")
+    server.finetune.fail_next_job("the training run diverged")
+    kept = tuner.create_job(JobSpec(name, fingerprint, BASE_MODEL), training, None)
+    time.sleep(1.1)  # created a second later: every run keeps `kept`
+    duplicate = tuner.create_job(JobSpec(name, fingerprint, BASE_MODEL), training, None)
+    failed = retrain().outcomes[0]
+    assert (failed.status, failed.job_id) == ("failed", kept.id)
+    assert server.finetune.job_statuses()[duplicate.id] == "cancelled"
+
+    refused = retrain().outcomes[0]  # one attempt allowed, one made: the failed job, not the duplicate
+    assert refused.status == "not_retried"
+    assert (
+        "1 job(s)" in refused.detail and "diverged" in refused.detail and duplicate.id not in refused.detail
+    )
+
+    monkeypatch.setenv("RAGKEEPER_RETRAIN__MAX_ATTEMPTS_PER_VERSION", "2")
+    server.finetune.timing = FAST
+    retried = retrain().outcomes[0]
+    assert (retried.status, retried.job_action) == ("succeeded", "started")

@@ -75,7 +75,12 @@ def test_job_bookkeeping_keeps_the_announcement_and_the_newest_logged_event():
 def test_round_trip_keeps_every_field():
     document = RegistryDocument(
         (record("tone", "a", 0),),
-        (FailedJobRecord("tone", "f" * 64, "x", "cancelled", "job x was cancelled", T0),),
+        (
+            FailedJobRecord("tone", "f" * 64, "x", "cancelled", "job x was cancelled", T0),
+            FailedJobRecord(
+                "tone", "f" * 64, "y", "cancelled", "job y duplicated job x", T0, duplicate_of="x"
+            ),
+        ),
         (JobRecord("tone", "f" * 64, "x", announced=True, last_event_id="ftevent-1"),),
     )
     assert decode(encode(document), "test") == document

@@ -69,3 +69,10 @@ def test_eventbridge_and_test_event():
 def test_malformed_deliveries_are_refused_with_a_reason(body, message):
     with pytest.raises(MalformedEvent, match=message):
         parse_notification(body)
+
+
+@pytest.mark.parametrize("name", ["LifecycleExpiration:Delete", "s3:LifecycleExpiration:DeleteMarkerCreated"])
+def test_lifecycle_expirations_are_removals(name):
+    body = {"Records": [_record(name, "handbook/old.md")]}
+    notification = parse_notification(json.dumps(body).encode())
+    assert notification.changes == (ObjectChange("s3://docs-bucket/handbook/old.md", "removed"),)

@@ -103,12 +103,19 @@ def _age(seconds: float | None) -> str:
 @app.command(rich_help_panel="Operations")
 def serve(
     limit: Annotated[int | None, typer.Option(min=1, help="Flow runs at once (default: no limit).")] = None,
+    take_over: Annotated[
+        bool,
+        typer.Option("--take-over", help="Replace deployments of the same names that `prefect deploy` made."),
+    ] = False,
 ) -> None:
     """Serve the ingest, reindex, reconcile and retrain deployments from this process (no work pool)."""
-    from ragkeeper.deployments import deployment_specs, serve_deployments
+    from ragkeeper.deployments import deployment_specs, serve_deployments, take_over_deployments
 
     settings = load_settings()
     _require_prefect_server("serve")
+    taken = take_over_deployments(settings, take_over)
+    if taken:
+        console.print(f"took over {', '.join(taken)} from their work pool")
     table = Table("deployment", "schedule", "triggered by", title="serving (Ctrl-C stops)")
     for spec in deployment_specs(settings):
         events = ", ".join(e for t in spec.triggers for e in t["expect"]) or "-"
@@ -121,6 +128,10 @@ def serve(
 def listen(
     host: Annotated[str | None, typer.Option(help="Interface to bind (default: listen.host).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default: listen.port).")] = None,
+    sqs: Annotated[
+        str | None,
+        typer.Option("--sqs", help="Read S3 notifications from this SQS queue URL (listen.sqs_queue_url)."),
+    ] = None,
 ) -> None:
     """Receive S3 event notifications and ask for reindex runs of exactly the changed keys."""
     from ragkeeper import factory
@@ -131,6 +142,14 @@ def listen(
     listen_settings = settings.listen
     if not settings.source.uri.startswith("s3://"):
         raise ConfigError(f"listen receives S3 events, but source.uri is {settings.source.uri}")
+    bind_host, bind_port = host or listen_settings.host, port if port is not None else listen_settings.port
+    queue_url = sqs or listen_settings.sqs_queue_url
+    if queue_url:
+        from ragkeeper.cli.listen_sqs import listen_sqs
+
+        _require_prefect_server("listen")
+        listen_sqs(settings, queue_url, bind_host, bind_port)
+        return
     token = listen_settings.token.get_secret_value() if listen_settings.token else None
     hmac_secret = listen_settings.hmac_secret.get_secret_value() if listen_settings.hmac_secret else None
     if not token and not hmac_secret:  # an empty value would start a receiver that refuses everything
@@ -146,10 +165,12 @@ def listen(
         max_body_bytes=listen_settings.max_body_bytes,
         debounce_seconds=listen_settings.debounce_seconds,
         max_keys=listen_settings.max_keys_per_run,
+        max_pending_keys=listen_settings.max_pending_keys,
+        emit_timeout_seconds=listen_settings.emit_timeout_seconds,
+        max_connections=listen_settings.max_connections,
         source_root=factory.make_source(settings).root_uri,
         collection=settings.weaviate.collection,
     )
-    bind_host, bind_port = host or listen_settings.host, port if port is not None else listen_settings.port
     console.print(
         f"listening on http://{bind_host}:{bind_port}{config.path} for changes under {config.source_root}"
     )

@@ -25,9 +25,10 @@ from ragkeeper.errors import ConfigError
 from ragkeeper.flows.runner import task_runner
 from ragkeeper.flows.shards import parse_gate_embed_write
 from ragkeeper.flows.stream import StreamResult, stream_documents
-from ragkeeper.models import PlannedSync, QuarantinedObject, RunSummary
+from ragkeeper.models import IndexTotals, PlannedSync, QuarantinedObject, RunSummary
 from ragkeeper.settings import Settings
 from ragkeeper.tasks.generation_tasks import switch_generation
+from ragkeeper.tasks.metrics_tasks import index_totals
 from ragkeeper.tasks.report_tasks import FULL_SYNC_FLOWS, publish_state_reports, publish_summary
 from ragkeeper.tasks.run_log_tasks import recorded_run
 from ragkeeper.tasks.serving_tasks import delete_from_serving
@@ -107,6 +108,7 @@ class _Finished:
     serving_deleted: int = 0
     switched_from: str | None = None
     dropped: tuple[str, ...] = ()
+    totals: IndexTotals | None = None
 
 
 def _finish(
@@ -123,7 +125,10 @@ def _finish(
     if streamed.stopped:
         return _Finished(tuple(quarantined), deleted, serving.serving_deleted)
     switched_from, dropped = switch_generation(settings, options.force_delete, flow in FULL_SYNC_FLOWS)
-    return _Finished(tuple(quarantined), deleted, serving.serving_deleted, switched_from, tuple(dropped))
+    totals = index_totals(settings, planned.plan, flow in FULL_SYNC_FLOWS, streamed.written)
+    return _Finished(
+        tuple(quarantined), deleted, serving.serving_deleted, switched_from, tuple(dropped), totals
+    )
 
 
 def _dry_run(flow: str, settings: Settings, make_plan: Callable[[], PlannedSync]) -> RunSummary:
@@ -194,4 +199,5 @@ def _summary(
         serving_deleted=finished.serving_deleted,
         serving_stale=written.serving_stale,
         serving_embeddings=written.serving_embeddings,
+        totals=finished.totals,
     )

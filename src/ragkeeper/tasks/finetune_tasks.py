@@ -18,6 +18,7 @@ from ragkeeper import runtime
 from ragkeeper.adapters.prefect_events import emit_finetune_event
 from ragkeeper.core.faults import checkpoint
 from ragkeeper.core.retrain.jobs import (
+    attempts,
     ended_jobs,
     failure_reason,
     final_metrics,
@@ -60,19 +61,21 @@ def start_or_attach(settings: Settings, spec: JobSpec, version: DatasetVersion) 
     tuner, registry = runtime.fine_tuner(settings), runtime.model_registry(settings)
     jobs, noted = _jobs_of_version(tuner, registry, spec)
     ended = ended_jobs(jobs)
-    recorded = {failed.job_id for failed in registry.failed_jobs()}
+    failed = registry.failed_jobs()
+    recorded = {record.job_id for record in failed}
     for job in ended:
         if job.id not in recorded:  # recording reads the whole registry, even to find it known
             record_failure(settings, spec, job)
     live = oldest_live_job(jobs)
     if live is not None:
         return _attach(settings, spec, live, jobs, noted, detail=f"attached to job {live.id} ({live.status})")
-    if len(ended) >= settings.retrain.max_attempts_per_version:
+    tried = attempts(ended, {record.job_id for record in failed if record.duplicate_of})
+    if tried and len(tried) >= settings.retrain.max_attempts_per_version:
         return JobStart(
             None,
             None,
-            f"{len(ended)} job(s) for this version ended without a model "
-            f"(last: {failure_reason(ended[-1])}); change the dataset or raise "
+            f"{len(tried)} job(s) for this version ended without a model "
+            f"(last: {failure_reason(tried[-1])}); change the dataset or raise "
             "retrain.max_attempts_per_version to try again",
         )
     training_file = _upload(settings, spec, "training", version.training)
@@ -153,7 +156,15 @@ def _cancel_duplicate(settings: Settings, spec: JobSpec, job: FineTuneJob, kept:
         return
     reason = f"job {job.id} duplicated job {kept.id} (two runs started this version at once); cancelled"
     runtime.model_registry(settings).add_failed_job(
-        FailedJobRecord(spec.dataset, spec.fingerprint, job.id, cancelled.status, reason, datetime.now(UTC))
+        FailedJobRecord(
+            spec.dataset,
+            spec.fingerprint,
+            job.id,
+            cancelled.status,
+            reason,
+            datetime.now(UTC),
+            duplicate_of=kept.id,
+        )
     )
     logger.info(reason)
 

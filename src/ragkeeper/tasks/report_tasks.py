@@ -93,9 +93,8 @@ def publish_quality(summary: RunSummary) -> None:
 
 
 def publish_state_reports(settings: Settings, summary: RunSummary) -> None:
-    """The quarantine report and the freshness figure, from what the index holds after the run."""
-    states = runtime.state_store(settings).load()
-    publish_quarantine(settings.weaviate.collection, [s for s in states if s.status == "quarantined"])
+    """The quarantine report and the freshness figure, reading only the quarantined states."""
+    publish_quarantine(settings.weaviate.collection, runtime.state_store(settings).with_status("quarantined"))
     last_full = runtime.run_log(settings).latest(FULL_SYNC_FLOWS, "succeeded")
     publish_freshness(summary, last_full.finished_at if last_full else None)
 

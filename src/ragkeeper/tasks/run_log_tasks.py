@@ -73,6 +73,11 @@ class RunInProgress:
             chunks_deleted=summary.chunks_deleted,
             waited_seconds=self._lease.waited_seconds,
             lag_seconds_max=summary.lag_seconds_max,
+            lag_seconds_median=summary.lag_seconds_median,
+            embeddings_computed=summary.embeddings_computed,
+            embeddings_reused=summary.embeddings_reused,
+            tokens_embedded=summary.tokens_embedded,
+            totals=summary.totals,
         )
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+import socket
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -28,6 +29,46 @@ EMBEDDED_ENVIRONMENT = {
     # Without it Weaviate advertises the first non-loopback address, which may be IPv6 it cannot bind.
     "CLUSTER_ADVERTISE_ADDR": "127.0.0.1",
 }
+
+
+def embedded_port_environment(settings: WeaviateSettings, free_pair: Callable[[], int]) -> dict[str, str]:
+    """Every port embedded Weaviate opens besides REST and gRPC, from the settings (free ones when unset).
+
+    weaviate-client sets `PROFILING_PORT`, but Weaviate 1.35 reads `GO_PROFILING_PORT` and otherwise
+    binds :6060 on every interface; unless a port is configured the profiler is switched off. The
+    data port is the gossip port + 1 and the Raft RPC port the Raft port + 1 (Weaviate's conventions
+    with `CLUSTER_IN_LOCALHOST`), so each is taken as a pair.
+    """
+    gossip = settings.embedded_gossip_port or free_pair()
+    raft = settings.embedded_raft_port or free_pair()
+    environment = {
+        "CLUSTER_GOSSIP_BIND_PORT": str(gossip),
+        "CLUSTER_DATA_BIND_PORT": str(gossip + 1),
+        "RAFT_PORT": str(raft),
+        "RAFT_INTERNAL_RPC_PORT": str(raft + 1),
+        "CLUSTER_HOSTNAME": f"Embedded_at_{settings.embedded_port}",
+        "RAFT_JOIN": f"Embedded_at_{settings.embedded_port}:{raft}",
+    }
+    if settings.embedded_profiling_port:
+        environment["GO_PROFILING_PORT"] = str(settings.embedded_profiling_port)
+    else:
+        environment["GO_PROFILING_DISABLE"] = "true"
+    return environment
+
+
+def _free_port_pair() -> int:
+    """A loopback port that is free, and so is the next one."""
+    for _ in range(50):
+        with socket.socket() as first:
+            first.bind(("127.0.0.1", 0))
+            port = first.getsockname()[1]
+            with socket.socket() as second:
+                try:
+                    second.bind(("127.0.0.1", port + 1))
+                except (OSError, OverflowError):
+                    continue
+                return port
+    raise ServiceUnavailable("no two consecutive free ports on 127.0.0.1 for embedded Weaviate")
 
 
 def embedded_binary_name(version: str) -> str:
@@ -143,6 +184,7 @@ def _connect_embedded(settings: WeaviateSettings, config: Any) -> Any:
             "(builds it with Go) or set RAGKEEPER_WEAVIATE__EMBEDDED_BINARY_DIR"
         )
     Path(settings.embedded_data_dir).mkdir(parents=True, exist_ok=True)
+    ports = embedded_port_environment(settings, _free_port_pair)
     return weaviate.connect_to_embedded(
         hostname="127.0.0.1",
         port=settings.embedded_port,
@@ -150,6 +192,6 @@ def _connect_embedded(settings: WeaviateSettings, config: Any) -> Any:
         version=settings.embedded_version.removeprefix("v"),
         persistence_data_path=str(settings.embedded_data_dir),
         binary_path=str(binary_dir),
-        environment_variables={**EMBEDDED_ENVIRONMENT, "LOG_LEVEL": settings.embedded_log_level},
+        environment_variables={**EMBEDDED_ENVIRONMENT, **ports, "LOG_LEVEL": settings.embedded_log_level},
         additional_config=config,
     )

@@ -7,6 +7,7 @@ which Prefect server a run reported to. Records older than `RETENTION` are prune
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, fields
@@ -17,7 +18,7 @@ from ragkeeper.adapters.weaviate.client import ensure_record_collection, transla
 from ragkeeper.adapters.weaviate.store import WeaviateStore
 from ragkeeper.core.sync.ids import RAGKEEPER_NAMESPACE
 from ragkeeper.errors import TransientError
-from ragkeeper.models import RunRecord
+from ragkeeper.models import IndexTotals, RunRecord
 
 RETENTION = timedelta(days=90)
 _TEXT = ("run_id", "flow", "collection", "source", "outcome", "message")
@@ -28,9 +29,13 @@ _INT = (
     "objects_quarantined",
     "chunks_written",
     "chunks_deleted",
+    "embeddings_computed",
+    "embeddings_reused",
+    "tokens_embedded",
 )
 _DATE = ("started_at", "finished_at")
-_NUMBER = ("waited_seconds", "lag_seconds_max")
+_NUMBER = ("waited_seconds", "lag_seconds_max", "lag_seconds_median")
+_JSON = ("totals",)  # IndexTotals as JSON text, neither filtered nor searched
 
 
 def run_log_collection_name(collection: str) -> str:
@@ -49,17 +54,26 @@ class WeaviateRunLog:
         """Create the run-log collection if it does not exist."""
         from weaviate.classes.config import DataType, Property
 
-        ensure_record_collection(
-            self._client,
-            self._name,
-            "ragkeeper run log",
-            _TEXT,
-            [
-                *(Property(name=n, data_type=DataType.INT) for n in _INT),
-                *(Property(name=n, data_type=DataType.DATE) for n in _DATE),
-                *(Property(name=n, data_type=DataType.NUMBER) for n in _NUMBER),
-            ],
-        )
+        others = [
+            *(Property(name=n, data_type=DataType.INT) for n in _INT),
+            *(Property(name=n, data_type=DataType.DATE) for n in _DATE),
+            *(Property(name=n, data_type=DataType.NUMBER) for n in _NUMBER),
+            *(
+                Property(name=n, data_type=DataType.TEXT, index_filterable=False, index_searchable=False)
+                for n in _JSON
+            ),
+        ]
+        ensure_record_collection(self._client, self._name, "ragkeeper run log", _TEXT, others)
+        # A run log made by an older version lacks the newer number fields: add them (records without
+        # them read as zero), since auto-schema is off and an insert with them would be refused.
+        try:
+            collection = self._client.collections.get(self._name)
+            known = {p.name for p in collection.config.get().properties}
+            for prop in others:
+                if prop.name not in known:
+                    collection.config.add_property(prop)
+        except Exception as error:
+            raise translate_weaviate_error(error, "updating the run log's fields") from None
 
     def add(self, record: RunRecord) -> None:
         """Record a run (again with the same run id replaces it) and prune records past retention."""
@@ -70,7 +84,7 @@ class WeaviateRunLog:
         object_id = str(uuid.uuid5(RAGKEEPER_NAMESPACE, f"run\x1f{self._name}\x1f{record.run_id}"))
         try:
             collection = self._client.collections.get(self._name)
-            result = collection.data.insert_many([DataObject(properties=asdict(record), uuid=object_id)])
+            result = collection.data.insert_many([DataObject(properties=_properties(record), uuid=object_id)])
             collection.data.delete_many(
                 where=Filter.by_property("finished_at").less_than(datetime.now(UTC) - RETENTION)
             )
@@ -112,7 +126,9 @@ def _record(properties: dict[str, Any]) -> RunRecord:
     values: dict[str, Any] = {}
     for item in fields(RunRecord):
         value = properties.get(item.name)
-        if item.name in _INT:
+        if item.name in _JSON:
+            value = IndexTotals.from_json(json.loads(value)) if value else None
+        elif item.name in _INT:
             value = int(value or 0)
         elif item.name in _NUMBER:
             value = float(value or 0.0)
@@ -120,3 +136,9 @@ def _record(properties: dict[str, Any]) -> RunRecord:
             value = str(value or "")
         values[item.name] = value
     return RunRecord(**values)
+
+
+def _properties(record: RunRecord) -> dict[str, Any]:
+    properties = asdict(record)
+    properties["totals"] = json.dumps(record.totals.to_json()) if record.totals else ""
+    return properties

@@ -20,6 +20,8 @@ from ragkeeper.models import IndexedState
 
 _PROPERTIES = ("source_uri", "etag", "config_hash", "status", "reason")
 _ID_BATCH = 500
+_FETCH_BATCH = 500
+_MAX_RESULTS = 10_000  # Weaviate's default QUERY_MAXIMUM_RESULTS: offset + limit may not pass it
 
 
 def state_collection_name(chunk_collection: str) -> str:
@@ -86,6 +88,31 @@ class WeaviateStateStore:
         except Exception as error:
             raise translate_weaviate_error(error, "reading index state") from None
         return found
+
+    def with_status(self, status: str) -> list[IndexedState]:
+        """The states with this status (e.g. every quarantined object), without reading the others.
+
+        Paged by offset, so at most Weaviate's QUERY_MAXIMUM_RESULTS (10,000 by default) are returned.
+        """
+        from weaviate.classes.query import Filter
+
+        try:
+            if not self._client.collections.exists(self._name):
+                return []
+            collection = self._client.collections.get(self._name)
+            found: list[IndexedState] = []
+            while True:  # pages by offset: Weaviate's cursor does not take a filter
+                response = collection.query.fetch_objects(
+                    filters=Filter.by_property("status").equal(status),
+                    limit=_FETCH_BATCH,
+                    offset=len(found),
+                    return_properties=[*_PROPERTIES, "chunk_ids"],
+                )
+                found += [_from_properties(o.properties) for o in response.objects]
+                if len(response.objects) < _FETCH_BATCH or len(found) + _FETCH_BATCH > _MAX_RESULTS:
+                    return found
+        except Exception as error:
+            raise translate_weaviate_error(error, "reading index state") from None
 
     def put(self, states: Sequence[IndexedState]) -> None:
         """Record states (replacing earlier records of the same URIs)."""

@@ -2,7 +2,8 @@
 
 A batch is due once no change has arrived for `quiet` seconds, or `MAX_WAIT_FACTOR` x `quiet` after
 its first change however busy the source stays, or as soon as `max_keys` distinct objects wait.
-The same object changed twice appears once, with its latest kind.
+The same object changed twice appears once, with its latest kind. At most `max_pending` distinct
+objects wait: the caller asks `has_room_for` first and sheds (refuses) deliveries that do not fit.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ MAX_WAIT_FACTOR = 5
 class ChangeBatcher:
     """Collects changes and hands them out in batches."""
 
-    def __init__(self, quiet: float, max_keys: int) -> None:
+    def __init__(self, quiet: float, max_keys: int, max_pending: int | None = None) -> None:
         self._quiet = quiet
         self._max_keys = max_keys
+        self._max_pending = max_pending
         self._pending: dict[str, Kind] = {}
         self._first_at: float | None = None
         self._last_at = 0.0
@@ -35,6 +37,19 @@ class ChangeBatcher:
             self._last_at = now
             if self._first_at is None:
                 self._first_at = now
+
+    def has_room_for(self, changes: Iterable[ObjectChange]) -> bool:
+        """Whether adding `changes` keeps at most `max_pending` objects waiting (known ones take no room)."""
+        if self._max_pending is None:
+            return True
+        return self.waiting + self._new_uris(changes) <= self._max_pending
+
+    def adds_new(self, changes: Iterable[ObjectChange]) -> bool:
+        """Whether `changes` name an object that is not waiting yet."""
+        return self._new_uris(changes) > 0
+
+    def _new_uris(self, changes: Iterable[ObjectChange]) -> int:
+        return len({c.uri for c in changes if c.uri not in self._pending})
 
     @property
     def waiting(self) -> int:

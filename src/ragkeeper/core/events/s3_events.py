@@ -39,10 +39,12 @@ class Notification:
     note: str = ""
 
 
-def parse_notification(body: bytes) -> Notification:
+def parse_notification(body: bytes | str) -> Notification:
     """The changes in one delivery; MalformedEvent when it is not an S3 event notification."""
     try:
         document = json.loads(body)
+    except RecursionError:
+        raise MalformedEvent("the body is JSON nested too deeply") from None
     except (UnicodeDecodeError, ValueError):
         raise MalformedEvent("the body is not JSON") from None
     if not isinstance(document, dict):
@@ -54,7 +56,7 @@ def parse_notification(body: bytes) -> Notification:
         message = document.get("Message")
         if not isinstance(message, str):
             raise MalformedEvent("an SNS notification without a string Message")
-        return parse_notification(message.encode())
+        return parse_notification(message)
     if document.get("Event") == "s3:TestEvent":
         return Notification((), "S3 test event")
     if document.get("source") == "aws.s3" and "detail" in document:
@@ -91,12 +93,16 @@ def _bucket_and_key(section: Any) -> tuple[str, str]:
         raise MalformedEvent("a record without s3.bucket.name and s3.object.key") from None
     if not isinstance(bucket, str) or not isinstance(key, str) or not bucket or not key:
         raise MalformedEvent("a record with an empty bucket name or object key")
+    try:  # a lone surrogate (JSON allows "\udc80") names no S3 object and breaks every later encode
+        f"{bucket}/{key}".encode()
+    except UnicodeEncodeError:
+        raise MalformedEvent("a record whose bucket name or object key is not valid Unicode") from None
     return bucket, key
 
 
 def _kind(event_name: str) -> Kind | None:
     if "ObjectCreated" in event_name:
         return "created"
-    if "ObjectRemoved" in event_name:
-        return "removed"
+    if "ObjectRemoved" in event_name or "LifecycleExpiration" in event_name:
+        return "removed"  # LifecycleExpiration:Delete / :DeleteMarkerCreated: the object is gone
     return None  # accessed, restored, replicated...: nothing to index

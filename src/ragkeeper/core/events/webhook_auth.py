@@ -1,4 +1,10 @@
-"""Authenticating webhook deliveries: a bearer token, or an HMAC-SHA256 of the body. Pure."""
+"""Authenticating webhook deliveries: a bearer token, or a timestamped HMAC-SHA256 of the body. Pure.
+
+A signed delivery carries `X-Ragkeeper-Timestamp: <unix seconds>` and
+`X-Ragkeeper-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">`. The receiver accepts it
+only within `WINDOW_SECONDS` of its own clock, and only once: a signature seen inside the window
+is a replay (`ReplayGuard`). The token needs no body, so it is checked before the body is read.
+"""
 
 from __future__ import annotations
 
@@ -7,34 +13,65 @@ import binascii
 import hashlib
 import hmac
 from collections.abc import Mapping
+from typing import Literal
 
 SIGNATURE_HEADER = "x-ragkeeper-signature"
+TIMESTAMP_HEADER = "x-ragkeeper-timestamp"
+WINDOW_SECONDS = 300
+
+SignatureVerdict = Literal["valid", "missing", "stale", "invalid"]
 
 
-def body_signature(secret: str, body: bytes) -> str:
-    """The signature header value a sender computes: `sha256=<hex HMAC of the body>`."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def body_signature(secret: str, body: bytes, timestamp: str) -> str:
+    """The signature header value a sender computes: `sha256=<hex HMAC of "<timestamp>.<body>">`."""
+    message = timestamp.encode() + b"." + body
+    return "sha256=" + hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
-def authenticated(
-    headers: Mapping[str, str], body: bytes, token: str | None, hmac_secret: str | None
-) -> bool:
-    """Whether the delivery carries the configured token or a valid body signature.
+def token_authenticated(headers: Mapping[str, str], token: str | None) -> bool:
+    """Whether the delivery carries the configured token (the body is not needed for this).
 
     The token is accepted as a bearer token, or as the password of HTTP Basic auth (any user name):
     senders that cannot set headers, such as SNS HTTPS subscriptions, put it in the endpoint URL.
-    `headers` looks names up in lower case. Comparisons take constant time. With neither secret
-    configured nothing is authenticated: the receiver refuses to start in that case.
+    `headers` looks names up in lower case. The comparison takes constant time; no token, no match.
     """
-    if token:
-        presented = _presented_token(headers.get("authorization", ""))
-        if presented is not None and hmac.compare_digest(presented.encode(), token.encode()):
-            return True
-    if hmac_secret:
-        presented = headers.get(SIGNATURE_HEADER, "")
-        if hmac.compare_digest(presented.encode(), body_signature(hmac_secret, body).encode()):
-            return True
-    return False
+    if not token:
+        return False
+    presented = _presented_token(headers.get("authorization", ""))
+    return presented is not None and hmac.compare_digest(presented.encode(), token.encode())
+
+
+def check_signature(headers: Mapping[str, str], body: bytes, secret: str, now: float) -> SignatureVerdict:
+    """`valid` when the delivery is signed with `secret` at a timestamp within WINDOW_SECONDS of `now`."""
+    presented, stamp = headers.get(SIGNATURE_HEADER, ""), headers.get(TIMESTAMP_HEADER, "")
+    if not presented or not stamp:
+        return "missing"
+    if not stamp.isascii() or not stamp.isdigit() or abs(int(stamp) - now) > WINDOW_SECONDS:
+        return "stale"
+    expected = body_signature(secret, body, stamp)
+    return "valid" if hmac.compare_digest(presented.encode(), expected.encode()) else "invalid"
+
+
+class ReplayGuard:
+    """Remembers the signatures accepted within the window; the same one again is a replay.
+
+    Only signatures that verified are remembered, so its size is bounded by legitimate traffic
+    within WINDOW_SECONDS (a stale timestamp is refused before it gets here).
+    """
+
+    def __init__(self, window: float = WINDOW_SECONDS) -> None:
+        self._window = window
+        self._seen: dict[str, float] = {}
+
+    def first_time(self, signature: str, now: float) -> bool:
+        """Record `signature` at `now`; False when it was already seen within the window."""
+        if len(self._seen) > 1024:
+            self._seen = {s: at for s, at in self._seen.items() if now - at <= 2 * self._window}
+        seen_at = self._seen.get(signature)
+        if seen_at is not None and now - seen_at <= 2 * self._window:
+            return False
+        self._seen[signature] = now
+        return True
 
 
 def _presented_token(authorization: str) -> str | None:

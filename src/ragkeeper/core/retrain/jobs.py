@@ -7,7 +7,7 @@ or succeeded) is the one every run attaches to; failed and cancelled ones are co
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from ragkeeper.models import FineTuneJob, JobEvent
@@ -41,6 +41,15 @@ def oldest_live_job(jobs: Sequence[FineTuneJob]) -> FineTuneJob | None:
 def ended_jobs(jobs: Sequence[FineTuneJob]) -> list[FineTuneJob]:
     """The failed and cancelled ones of `jobs` (in `job_order`), oldest first."""
     return [job for job in jobs if not job.live]
+
+
+def attempts(ended: Sequence[FineTuneJob], duplicates: Collection[str]) -> list[FineTuneJob]:
+    """The ended jobs that count toward `retrain.max_attempts_per_version`, oldest first.
+
+    A duplicate cancelled after a creation race (its id in `duplicates`) was never an attempt: it
+    neither counts nor becomes the "last" reason.
+    """
+    return [job for job in ended if job.id not in duplicates]
 
 
 def failure_reason(job: FineTuneJob) -> str:

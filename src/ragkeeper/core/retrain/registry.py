@@ -126,6 +126,7 @@ def _failed_job(item: dict[str, Any]) -> FailedJobRecord:
         status=str(item["status"]),
         reason=str(item["reason"]),
         finished_at=datetime.fromisoformat(item["finished_at"]),
+        duplicate_of=str(item.get("duplicate_of") or ""),
     )
 
 

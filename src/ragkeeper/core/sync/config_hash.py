@@ -1,7 +1,9 @@
 """A fingerprint of everything that decides what an object becomes in the index.
 
 A change of parsing, chunking, embedding model, size limit or quality rules re-processes every
-object: chunks and vectors are rebuilt, and quarantined objects get another chance.
+object: chunks and vectors are rebuilt, and quarantined objects get another chance. Settings that
+only steer a run (its failure-share threshold, where reports go, how validation is batched) and file
+paths (the override file counts by its content) do not: raising a threshold re-processes nothing.
 """
 
 from __future__ import annotations
@@ -12,8 +14,30 @@ from pathlib import Path
 
 from ragkeeper.settings import Settings
 
-# Bump when the parsing/chunking code changes what it produces for the same settings.
-PIPELINE_VERSION = 1
+# Bump when the parsing/chunking/gating code changes what it produces for the same settings.
+# 2: chunk-level checks drop the chunk instead of quarantining its document.
+PIPELINE_VERSION = 2
+
+# Every quality setting is in exactly one of these (a unit test checks it, so a new one must choose).
+HASHED_QUALITY_FIELDS = frozenset(
+    {
+        "min_printable_share",
+        "min_chunk_chars",
+        "max_chunk_chars",
+        "max_repeated_line_share",
+        "max_markup_share",
+        "max_excluded_chunk_share",
+    }
+)
+RUN_LEVEL_QUALITY_FIELDS = frozenset(
+    {
+        "max_failure_share",
+        "min_objects_for_failure_share",
+        "documents_per_validation",
+        "suite_override_file",
+        "data_docs_dir",
+    }
+)
 
 
 def pipeline_config_hash(settings: Settings, embedding_model_id: str) -> str:
@@ -25,9 +49,7 @@ def pipeline_config_hash(settings: Settings, embedding_model_id: str) -> str:
         "model": embedding_model_id,
         "collection": settings.weaviate.collection,
         "max_object_bytes": settings.source.max_object_bytes,
-        "quality": settings.quality.model_dump(
-            mode="json", exclude={"data_docs_dir", "documents_per_validation"}
-        ),
+        "quality": settings.quality.model_dump(mode="json", include=set(HASHED_QUALITY_FIELDS)),
         "quality_override": _file_digest(override) if override else None,
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]

@@ -1,0 +1,1 @@
+"""Figures for dashboards: index totals kept incrementally, and the Prometheus families built from them."""
