@@ -52,7 +52,7 @@ def _source_fix(settings: Settings, error: Exception) -> str:
 def _weaviate_probe(settings: Settings) -> str:
     w = settings.weaviate
     if w.mode == "embedded":
-        from ragkeeper.adapters.weaviate_store import embedded_binary_name
+        from ragkeeper.adapters.weaviate.client import embedded_binary_name
 
         binary = Path(w.embedded_binary_dir) / embedded_binary_name(w.embedded_version)
         if not binary.exists():

@@ -39,6 +39,46 @@ class ModelMissing(TerminalError):
     """A model that parsing or embedding needs is not installed and cannot be fetched."""
 
 
+class DeleteGuardTripped(TerminalError):
+    """A run would delete a larger share of the index than allowed."""
+
+
+class TooManyFailures(TerminalError):
+    """More documents failed than `quality.max_failure_share` allows; nothing was written."""
+
+
+class BudgetExceeded(TerminalError):
+    """The estimated cost of a run is above the limit the caller set."""
+
+
+class ModelMismatch(ConfigError):
+    """The collection holds vectors of another embedding model than the configured one."""
+
+
+class ShardAborted(RagkeeperError):
+    """A shard stopped before writing because another shard of the same run failed."""
+
+
+class InputRejected(TerminalError):
+    """The API refused the request's content (400/413/422): possibly one text, possibly the request."""
+
+
+class ServerFailed(TransientError):
+    """The API kept answering 5xx after the client's retries."""
+
+
+class RegistryCorrupt(TerminalError):
+    """The registry exists but cannot be read as a registry document."""
+
+
+class MalformedEvent(TerminalError):
+    """The body is not an S3 event notification this receiver understands."""
+
+
+class BodyTooLarge(TerminalError):
+    """The request body is over the limit."""
+
+
 def first_line(error: BaseException, limit: int = 300) -> str:
     """The first non-blank line of an error's message (its type name if it has none), cut at `limit`."""
     line = next((line.strip() for line in str(error).splitlines() if line.strip()), type(error).__name__)

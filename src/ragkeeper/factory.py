@@ -21,8 +21,8 @@ from ragkeeper.ports import (
 from ragkeeper.settings import Settings
 
 if TYPE_CHECKING:
-    from ragkeeper.adapters.weaviate_generations import Generation
-    from ragkeeper.adapters.weaviate_store import WeaviateStore
+    from ragkeeper.adapters.weaviate.generations import Generation
+    from ragkeeper.adapters.weaviate.store import WeaviateStore
 
 
 def source_kind(uri: str) -> str:
@@ -80,13 +80,13 @@ def make_quality_gate(settings: Settings) -> QualityGate:
 
 def make_vector_store(settings: Settings) -> VectorStore:
     """A connected Weaviate store (starts Weaviate Embedded in embedded mode)."""
-    from ragkeeper.adapters.weaviate_store import WeaviateStore
+    from ragkeeper.adapters.weaviate.store import WeaviateStore
 
     return WeaviateStore(settings.weaviate)
 
 
 def _weaviate(store: VectorStore) -> WeaviateStore:
-    from ragkeeper.adapters.weaviate_store import WeaviateStore
+    from ragkeeper.adapters.weaviate.store import WeaviateStore
 
     if not isinstance(store, WeaviateStore):
         raise ConfigError("the index state is kept in Weaviate; no other vector store is supported")
@@ -95,7 +95,7 @@ def _weaviate(store: VectorStore) -> WeaviateStore:
 
 def resolve_generation(store: VectorStore, model_id: str) -> Generation:
     """Which generation of the store's collection (an alias) a run with `model_id` writes."""
-    from ragkeeper.adapters.weaviate_generations import resolve_generation as resolve
+    from ragkeeper.adapters.weaviate.generations import resolve_generation as resolve
 
     weaviate = _weaviate(store)
     return resolve(weaviate.client, weaviate.collection_name, model_id)
@@ -108,7 +108,7 @@ def store_on(store: VectorStore, collection: str) -> VectorStore:
 
 def switch_alias(store: VectorStore, generation: Generation, keep: set[str]) -> list[str]:
     """Point the alias at `generation.collection`; drop the other generations not in `keep`."""
-    from ragkeeper.adapters.weaviate_generations import drop_old_generations, point_alias
+    from ragkeeper.adapters.weaviate.generations import drop_old_generations, point_alias
 
     client = _weaviate(store).client
     point_alias(client, generation)
@@ -117,14 +117,14 @@ def switch_alias(store: VectorStore, generation: Generation, keep: set[str]) -> 
 
 def make_run_log(store: VectorStore, collection: str) -> RunLog:
     """The run log of `collection` (the name readers use), on the store's connection."""
-    from ragkeeper.adapters.weaviate_runs import WeaviateRunLog
+    from ragkeeper.adapters.weaviate.runs import WeaviateRunLog
 
     return WeaviateRunLog(_weaviate(store), collection)
 
 
 def make_state_store(store: VectorStore) -> StateStore:
     """The index-state store that lives beside the chunks, sharing the store's connection."""
-    from ragkeeper.adapters.weaviate_state import WeaviateStateStore
+    from ragkeeper.adapters.weaviate.state import WeaviateStateStore
 
     return WeaviateStateStore(_weaviate(store))
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Protocol, runtime_checkable
 
-from ragkeeper.core.style_dataset import DatasetFile
-from ragkeeper.core.sync_plan import IndexedState
+from ragkeeper.core.retrain.style_dataset import DatasetFile
+from ragkeeper.core.sync.plan import IndexedState
 from ragkeeper.models import (
     DatasetCheckReport,
     EmbeddedChunk,

@@ -12,7 +12,7 @@ failed or cancelled job never changes it.
 from __future__ import annotations
 
 from ragkeeper import runtime
-from ragkeeper.core.model_registry import current_models as _current_per_dataset
+from ragkeeper.core.retrain.registry import current_models as _current_per_dataset
 from ragkeeper.models import ModelRecord
 from ragkeeper.settings import Settings
 

@@ -28,7 +28,7 @@ from ragkeeper.ports import (
 from ragkeeper.settings import Settings
 
 if TYPE_CHECKING:
-    from ragkeeper.adapters.weaviate_generations import Generation
+    from ragkeeper.adapters.weaviate.generations import Generation
 
 T = TypeVar("T")
 _lock = threading.RLock()  # re-entrant: the state store is built from the shared vector store
@@ -67,22 +67,22 @@ def embedder(settings: Settings) -> Embedder:
     return _shared("embedder", settings, factory.make_embedder)
 
 
-def connection(settings: Settings) -> VectorStore:
-    """The shared, connected VectorStore on the configured collection name (what readers use)."""
+def alias_store(settings: Settings) -> VectorStore:
+    """The shared, connected VectorStore on the configured collection name: the alias readers use."""
     return _shared("connection", settings, factory.make_vector_store)
 
 
 def generation(settings: Settings) -> Generation:
     """The generation of the collection this process writes with the configured embedding model."""
     return _shared(
-        "generation", settings, lambda s: factory.resolve_generation(connection(s), embedder(s).model_id)
+        "generation", settings, lambda s: factory.resolve_generation(alias_store(s), embedder(s).model_id)
     )
 
 
-def vector_store(settings: Settings) -> VectorStore:
-    """The shared VectorStore a run writes: the physical collection of the current generation."""
+def generation_store(settings: Settings) -> VectorStore:
+    """The shared VectorStore a run writes: the physical collection of its generation."""
     return _shared(
-        "vector_store", settings, lambda s: factory.store_on(connection(s), generation(s).collection)
+        "generation_store", settings, lambda s: factory.store_on(alias_store(s), generation(s).collection)
     )
 
 
@@ -93,12 +93,12 @@ def quality_gate(settings: Settings) -> QualityGate:
 
 def run_log(settings: Settings) -> RunLog:
     """The shared run log of the configured collection."""
-    return _shared("run_log", settings, lambda s: factory.make_run_log(connection(s), s.weaviate.collection))
+    return _shared("run_log", settings, lambda s: factory.make_run_log(alias_store(s), s.weaviate.collection))
 
 
 def state_store(settings: Settings) -> StateStore:
     """The shared StateStore of the generation this process writes."""
-    return _shared("state_store", settings, lambda s: factory.make_state_store(vector_store(s)))
+    return _shared("state_store", settings, lambda s: factory.make_state_store(generation_store(s)))
 
 
 def dataset_checker(settings: Settings) -> DatasetChecker:
@@ -116,7 +116,7 @@ def model_registry(settings: Settings) -> ModelRegistry:
     return _shared("model_registry", settings, factory.make_model_registry)
 
 
-# What holds connections; the vector store and the stores beside it are views of "connection".
+# What holds connections; the generation store and the stores beside it are views of "connection".
 _CLOSED_KINDS = ("connection", "embedder", "fine_tuner")
 
 

@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ragkeeper import factory
-from ragkeeper.core.config_hash import pipeline_config_hash
-from ragkeeper.core.sync_plan import plan_sync
+from ragkeeper.core.sync.config_hash import pipeline_config_hash
+from ragkeeper.core.sync.plan import plan_sync
 from ragkeeper.errors import RagkeeperError
 from ragkeeper.models import RunRecord
 from ragkeeper.settings import Settings

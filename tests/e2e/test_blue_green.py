@@ -2,7 +2,7 @@
 
 import pytest
 
-from ragkeeper.core.sync_plan import DeleteGuardTripped
+from ragkeeper.errors import DeleteGuardTripped
 from ragkeeper.flows.ingest import ingest
 from tests.e2e.test_sync import _seed
 from tests.support.cli import run_cli
@@ -81,9 +81,9 @@ def test_a_new_generation_that_lost_most_objects_is_not_switched_in(
 def test_a_collection_created_without_an_alias_keeps_its_model(
     prefect_harness, s3_env, s3_client, bucket, weaviate_env, weaviate_client, monkeypatch
 ):
-    from ragkeeper.adapters.weaviate_store import WeaviateStore
+    from ragkeeper.adapters.weaviate.store import WeaviateStore
+    from ragkeeper.errors import ModelMismatch
     from ragkeeper.settings import load_settings
-    from ragkeeper.tasks.ingest_tasks import ModelMismatch
 
     store = WeaviateStore(load_settings().weaviate)  # a plain collection under the alias name
     store.ensure_collection(64)

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from ragkeeper.core.cost import BudgetExceeded
+from ragkeeper.errors import BudgetExceeded
 from ragkeeper.flows.ingest import ingest
 from tests.e2e.test_sync import _put, _seed
 from tests.support.index import chunk_identities, state_records

@@ -3,7 +3,7 @@
 import pytest
 
 from ragkeeper.adapters.embedders.hashing import HashingEmbedder
-from ragkeeper.adapters.weaviate_store import WeaviateStore
+from ragkeeper.adapters.weaviate.store import WeaviateStore
 from ragkeeper.flows.ingest import ingest
 from ragkeeper.settings import load_settings
 from tests.conftest import CORPUS

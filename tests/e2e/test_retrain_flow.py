@@ -11,8 +11,8 @@ import pytest
 
 from ragkeeper import runtime
 from ragkeeper.adapters.finetuning.openai_jobs import OpenAIFineTuner
-from ragkeeper.core.finetune_cost import estimate_training
-from ragkeeper.core.report import artifact_key
+from ragkeeper.core.retrain.cost import estimate_training
+from ragkeeper.core.sync.report import artifact_key
 from ragkeeper.flows.retrain import retrain
 from ragkeeper.models import JobSpec
 from ragkeeper.registry import current_model

@@ -59,7 +59,7 @@ def test_dask_cluster_and_shards_build_the_same_index_as_one_process(
 def test_sharded_run_with_too_many_failures_overall_writes_nothing(
     prefect_harness, s3_env, s3_client, bucket, weaviate_env, weaviate_client, monkeypatch
 ):
-    from ragkeeper.core.sync_plan import TooManyFailures
+    from ragkeeper.core.sync.plan import TooManyFailures
 
     _seed(s3_client, bucket, 6)
     for n in range(2):  # 2 of 8 fail: 25% of the run, whichever shard each lands in

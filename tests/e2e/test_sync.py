@@ -2,7 +2,7 @@
 
 import pytest
 
-from ragkeeper.core.sync_plan import DeleteGuardTripped, TooManyFailures
+from ragkeeper.errors import DeleteGuardTripped, TooManyFailures
 from ragkeeper.flows.ingest import ingest
 from tests.support.index import chunk_identities, state_records
 

@@ -9,8 +9,8 @@ import time
 import httpx
 import pytest
 
-from ragkeeper.adapters.weaviate_runs import WeaviateRunLog
-from ragkeeper.adapters.weaviate_store import WeaviateStore
+from ragkeeper.adapters.weaviate.runs import WeaviateRunLog
+from ragkeeper.adapters.weaviate.store import WeaviateStore
 from ragkeeper.settings import load_settings
 from ragkeeper.tasks.write_lease import lease_name
 from tests.e2e.test_sync import _seed

@@ -6,7 +6,7 @@ import pytest
 
 from ragkeeper.adapters.dataset_quality import GreatExpectationsDatasetChecker
 from ragkeeper.adapters.tokens import count_tokens
-from ragkeeper.core.style_dataset import parse_dataset
+from ragkeeper.core.retrain.style_dataset import parse_dataset
 from tests.support.style_datasets import BROKEN, TOKEN_LIMIT_FOR_BROKEN, example, jsonl, valid_dataset
 
 pytestmark = pytest.mark.integration

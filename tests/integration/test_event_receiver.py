@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from ragkeeper.adapters.event_receiver import ReceiverConfig
-from ragkeeper.core.webhook_auth import SIGNATURE_HEADER, body_signature
+from ragkeeper.core.events.webhook_auth import SIGNATURE_HEADER, body_signature
 from tests.support.receiver import RecordingEmitter, running_receiver
 
 pytestmark = pytest.mark.integration

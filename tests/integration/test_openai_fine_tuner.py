@@ -5,7 +5,7 @@ from pydantic import AnyHttpUrl, SecretStr
 
 from ragkeeper import factory
 from ragkeeper.adapters.finetuning.openai_jobs import OpenAIFineTuner
-from ragkeeper.core.finetune_jobs import job_metadata
+from ragkeeper.core.retrain.jobs import job_metadata
 from ragkeeper.errors import ConfigError, TerminalError, TransientError
 from ragkeeper.models import JobSpec
 from ragkeeper.settings import OpenAISettings, load_settings

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from ragkeeper.adapters.parsing import UnstructuredParser
-from ragkeeper.core.ids import chunk_uuid
+from ragkeeper.core.sync.ids import chunk_uuid
 from ragkeeper.errors import UnsupportedDocument
 from ragkeeper.models import SourceObject
 from ragkeeper.settings import ParseSettings

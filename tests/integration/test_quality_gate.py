@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ragkeeper.adapters.quality import GreatExpectationsGate
-from ragkeeper.core.ids import chunk_uuid, content_hash
+from ragkeeper.core.sync.ids import chunk_uuid, content_hash
 from ragkeeper.errors import ConfigError
 from ragkeeper.factory import make_quality_gate
 from ragkeeper.models import Chunk, ParsedDocument, SourceObject

@@ -3,8 +3,8 @@
 import pytest
 
 from ragkeeper.adapters.embedders.hashing import HashingEmbedder
-from ragkeeper.adapters.weaviate_store import INT_PROPERTIES, KEY_PROPERTIES, TEXT_PROPERTIES, WeaviateStore
-from ragkeeper.core.ids import chunk_uuid, content_hash
+from ragkeeper.adapters.weaviate.store import INT_PROPERTIES, KEY_PROPERTIES, TEXT_PROPERTIES, WeaviateStore
+from ragkeeper.core.sync.ids import chunk_uuid, content_hash
 from ragkeeper.errors import ServiceUnavailable
 from ragkeeper.models import Chunk, EmbeddedChunk
 from ragkeeper.settings import load_settings

@@ -1,8 +1,8 @@
 from datetime import UTC, datetime, timedelta
 
-from ragkeeper.core.drift import find_drift
-from ragkeeper.core.freshness import index_lag_seconds
-from ragkeeper.core.sync_plan import IndexedState, Status
+from ragkeeper.core.sync.drift import find_drift
+from ragkeeper.core.sync.freshness import index_lag_seconds
+from ragkeeper.core.sync.plan import IndexedState, Status
 from ragkeeper.models import SourceObject
 
 

@@ -3,7 +3,7 @@ import itertools
 import pytest
 
 from ragkeeper.core.backoff import poll_delays
-from ragkeeper.core.finetune_cost import budget_refusal, default_epochs, estimate_training
+from ragkeeper.core.retrain.cost import budget_refusal, default_epochs, estimate_training
 
 
 @pytest.mark.parametrize(

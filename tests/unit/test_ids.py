@@ -1,7 +1,7 @@
 import hashlib
 import uuid
 
-from ragkeeper.core.ids import chunk_uuid, content_hash, occurrences
+from ragkeeper.core.sync.ids import chunk_uuid, content_hash, occurrences
 
 
 def test_chunk_uuid_is_a_stable_uuid5():

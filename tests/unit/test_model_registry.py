@@ -2,8 +2,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ragkeeper.core.model_registry import (
-    RegistryCorrupt,
+from ragkeeper.core.retrain.registry import (
     RegistryDocument,
     current_models,
     decode,
@@ -12,6 +11,7 @@ from ragkeeper.core.model_registry import (
     with_job,
     with_model,
 )
+from ragkeeper.errors import RegistryCorrupt
 from ragkeeper.models import FailedJobRecord, JobRecord, ModelRecord
 
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)

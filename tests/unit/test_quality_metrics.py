@@ -2,8 +2,7 @@ import dataclasses
 
 import pytest
 
-from ragkeeper.core.ids import chunk_uuid, content_hash
-from ragkeeper.core.quality_metrics import (
+from ragkeeper.core.quality.metrics import (
     CHUNK_COLUMNS,
     DOCUMENT_COLUMNS,
     chunk_rows,
@@ -12,6 +11,7 @@ from ragkeeper.core.quality_metrics import (
     repeated_line_share,
     shorten,
 )
+from ragkeeper.core.sync.ids import chunk_uuid, content_hash
 from ragkeeper.models import Chunk, ParsedDocument, SourceObject
 
 

@@ -2,7 +2,8 @@ import json
 
 import pytest
 
-from ragkeeper.core.s3_events import MalformedEvent, ObjectChange, parse_notification
+from ragkeeper.core.events.s3_events import ObjectChange, parse_notification
+from ragkeeper.errors import MalformedEvent
 
 
 def _record(name: str, key: str, bucket: str = "docs-bucket") -> dict:

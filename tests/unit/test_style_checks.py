@@ -1,5 +1,5 @@
-from ragkeeper.core.style_checks import example_rows, example_tokens, first_lines_by_hash, token_limit
-from ragkeeper.core.style_dataset import parse_dataset
+from ragkeeper.core.retrain.style_checks import example_rows, example_tokens, first_lines_by_hash, token_limit
+from ragkeeper.core.retrain.style_dataset import parse_dataset
 from tests.support.style_datasets import example, jsonl
 
 

@@ -1,6 +1,6 @@
 import json
 
-from ragkeeper.core.style_dataset import dataset_fingerprint, parse_dataset
+from ragkeeper.core.retrain.style_dataset import dataset_fingerprint, parse_dataset
 from tests.support.style_datasets import example, jsonl, valid_dataset
 
 CONFIG = {"base_model": "gpt-4o-mini-2024-07-18", "n_epochs": None, "suffix": None}

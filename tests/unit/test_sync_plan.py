@@ -1,15 +1,8 @@
 import pytest
 
-from ragkeeper.core.cost import BudgetExceeded, check_budget, estimate_cost
-from ragkeeper.core.sync_plan import (
-    DeleteGuardTripped,
-    IndexedState,
-    Status,
-    TooManyFailures,
-    check_delete_guard,
-    check_failure_share,
-    plan_sync,
-)
+from ragkeeper.core.sync.cost import check_budget, estimate_cost
+from ragkeeper.core.sync.plan import IndexedState, Status, check_delete_guard, check_failure_share, plan_sync
+from ragkeeper.errors import BudgetExceeded, DeleteGuardTripped, TooManyFailures
 from ragkeeper.models import QuarantinedObject, SourceObject
 
 

@@ -1,7 +1,7 @@
 import pytest
 
 from ragkeeper.adapters import tokens
-from ragkeeper.core.token_batches import OversizedText, TokenBatch, plan_token_batches
+from ragkeeper.core.sync.token_batches import OversizedText, TokenBatch, plan_token_batches
 from ragkeeper.errors import ModelMissing
 
 

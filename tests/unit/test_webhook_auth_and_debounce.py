@@ -1,8 +1,8 @@
 import base64
 
-from ragkeeper.core.debounce import MAX_WAIT_FACTOR, ChangeBatcher
-from ragkeeper.core.s3_events import Kind, ObjectChange
-from ragkeeper.core.webhook_auth import SIGNATURE_HEADER, authenticated, body_signature
+from ragkeeper.core.events.debounce import MAX_WAIT_FACTOR, ChangeBatcher
+from ragkeeper.core.events.s3_events import Kind, ObjectChange
+from ragkeeper.core.events.webhook_auth import SIGNATURE_HEADER, authenticated, body_signature
 
 BODY = b'{"Records": []}'
 

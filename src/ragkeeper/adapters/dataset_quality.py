@@ -1,6 +1,6 @@
 """Style-dataset checks as Great Expectations 1.x suites over one row per example.
 
-`core.style_checks` turns every line of a dataset file into a row of figures (parse errors, message
+`core.retrain.style_checks` turns every line of a dataset file into a row of figures (parse errors, message
 problems, role counts, tokens, a hash of the example). Two suites judge those rows, one per file:
 
 - `ragkeeper-style-training`: every example check, duplicates within the file, and at least
@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 from ragkeeper.adapters.quality import add_validation, check_key, ephemeral_context, raised_message
 from ragkeeper.adapters.tokens import count_tokens
-from ragkeeper.core.style_checks import COLUMNS, Row, example_rows, first_lines_by_hash
-from ragkeeper.core.style_dataset import DatasetFile
+from ragkeeper.core.retrain.style_checks import COLUMNS, Row, example_rows, first_lines_by_hash
+from ragkeeper.core.retrain.style_dataset import DatasetFile
 from ragkeeper.errors import ConfigError
 from ragkeeper.models import DatasetCheckReport, DatasetProblem
 

@@ -25,9 +25,10 @@ from typing import Any
 
 from ragkeeper.adapters.source_events import SourceEventEmitter, source_changed_event
 from ragkeeper.adapters.storage.filters import under_root
-from ragkeeper.core.debounce import ChangeBatcher
-from ragkeeper.core.s3_events import MalformedEvent, parse_notification
-from ragkeeper.core.webhook_auth import authenticated
+from ragkeeper.core.events.debounce import ChangeBatcher
+from ragkeeper.core.events.s3_events import parse_notification
+from ragkeeper.core.events.webhook_auth import authenticated
+from ragkeeper.errors import BodyTooLarge, MalformedEvent
 
 logger = logging.getLogger("ragkeeper.listen")
 TICK_SECONDS = 0.2
@@ -61,10 +62,6 @@ class ReceiverStats:
 
 
 _CHALLENGE = 'Bearer realm="ragkeeper", Basic realm="ragkeeper"'
-
-
-class BodyTooLarge(Exception):
-    """The request body is over the limit."""
 
 
 class Receiver:

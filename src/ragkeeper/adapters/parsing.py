@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import PurePosixPath
 from typing import Any
 
-from ragkeeper.core.ids import chunk_uuid, content_hash, occurrences
+from ragkeeper.core.sync.ids import chunk_uuid, content_hash, occurrences
 from ragkeeper.errors import UnsupportedDocument, first_line
 from ragkeeper.models import Chunk, ParsedDocument, SourceObject
 from ragkeeper.settings import ParseSettings

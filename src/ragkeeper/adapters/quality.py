@@ -2,8 +2,8 @@
 
 Two suites run once per call to `validate`, each over one pandas DataFrame:
 
-- `ragkeeper-documents`, one row per document (columns in `core.quality_metrics.DOCUMENT_COLUMNS`);
-- `ragkeeper-chunks`, one row per chunk (columns in `core.quality_metrics.CHUNK_COLUMNS`).
+- `ragkeeper-documents`, one row per document (columns in `core.quality.metrics.DOCUMENT_COLUMNS`);
+- `ragkeeper-chunks`, one row per chunk (columns in `core.quality.metrics.CHUNK_COLUMNS`).
 
 Results are read with `result_format="COMPLETE"`, whose `unexpected_index_list` holds the DataFrame
 index (row position) of every failing row; rows map back to documents by position. Extra expectations
@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote, urlparse
 
-from ragkeeper.core.quality_metrics import (
+from ragkeeper.core.quality.metrics import (
     CHUNK_COLUMNS,
     DOCUMENT_COLUMNS,
     REQUIRED_CHUNK_METADATA,

@@ -144,7 +144,7 @@ def with_progress(run: Callable[[], RunSummary]) -> RunSummary:
 
 def print_summary(summary: RunSummary) -> None:
     """The run's summary table and quarantined objects (or the one line saying the run skipped)."""
-    from ragkeeper.core.report import summary_rows
+    from ragkeeper.core.sync.report import summary_rows
 
     if summary.skipped:
         console.print(f"[yellow]{escape(f'{summary.flow} {summary.lease}')}[/yellow]; nothing was done")

@@ -41,8 +41,8 @@ def retrain(
     """
     from rich.markup import escape
 
-    from ragkeeper.core.report import artifact_key
-    from ragkeeper.core.retrain_report import outcome_row, outcome_words
+    from ragkeeper.core.retrain.report import outcome_row, outcome_words
+    from ragkeeper.core.sync.report import artifact_key
     from ragkeeper.flows.retrain import retrain as retrain_flow
     from ragkeeper.flows.retrain import select_datasets
 
@@ -101,7 +101,7 @@ def models(
     from rich.markup import escape
 
     from ragkeeper import runtime
-    from ragkeeper.core.model_registry import current_models
+    from ragkeeper.core.retrain.registry import current_models
 
     registry = runtime.model_registry(load_settings())
     records = [r for r in registry.models() if dataset is None or r.dataset == dataset]

@@ -9,7 +9,7 @@ from prefect import flow
 from ragkeeper.flows.sync_run import PlannedSync, SyncOptions, run_sync
 from ragkeeper.models import RunSummary
 from ragkeeper.settings import settings_for_run
-from ragkeeper.tasks.ingest_tasks import plan
+from ragkeeper.tasks.plan_tasks import plan
 
 
 @flow(name="ingest", log_prints=True)

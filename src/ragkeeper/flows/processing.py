@@ -16,8 +16,8 @@ from prefect.task_runners import TaskRunner
 
 from ragkeeper import progress
 from ragkeeper.core.batching import batched
-from ragkeeper.core.quality_report import merge_quality_reports
-from ragkeeper.core.sync_plan import SyncPlan
+from ragkeeper.core.quality.report import merge_quality_reports
+from ragkeeper.core.sync.plan import SyncPlan
 from ragkeeper.models import (
     EmbeddingEstimate,
     ParsedDocument,
@@ -112,11 +112,11 @@ def estimate(settings: Settings, documents: Sequence[ParsedDocument]) -> Embeddi
 
 
 def write_documents(
-    runner: TaskRunner[Any], settings: Settings, documents: Sequence[ParsedDocument], config_digest: str
+    runner: TaskRunner[Any], settings: Settings, documents: Sequence[ParsedDocument], config_hash: str
 ) -> WriteResult:
     """Embed and write documents batch by batch (`ingest.write_concurrency` batches at a time).
 
-    Their records carry `config_digest`, the fingerprint of the plan.
+    Their records carry `config_hash`, the fingerprint of the plan.
     """
     chunk_count = sum(len(d.chunks) for d in documents)
     progress.start("embed", chunk_count)
@@ -129,7 +129,7 @@ def write_documents(
         settings,
         batches,
         limit=settings.ingest.write_concurrency,
-        config_digest=config_digest,
+        config_hash=config_hash,
     )
     return sum_results(results)
 

@@ -17,8 +17,8 @@ from prefect import flow, get_run_logger
 
 from ragkeeper import runtime
 from ragkeeper.core.backoff import poll_delays
-from ragkeeper.core.finetune_cost import budget_refusal, estimate_training
-from ragkeeper.core.finetune_jobs import failure_reason
+from ragkeeper.core.retrain.cost import budget_refusal, estimate_training
+from ragkeeper.core.retrain.jobs import failure_reason
 from ragkeeper.errors import ConfigError, RagkeeperError
 from ragkeeper.models import FineTuneJob, JobEvent, JobSpec, RetrainOutcome, RetrainSummary
 from ragkeeper.settings import Settings, StyleDatasetSettings, load_settings

@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 
 from prefect import flow
 
-from ragkeeper.core.quality_report import merge_quality_reports
-from ragkeeper.core.sync_plan import check_failure_share
-from ragkeeper.errors import RagkeeperError
+from ragkeeper.core.quality.report import merge_quality_reports
+from ragkeeper.core.sync.plan import check_failure_share
+from ragkeeper.errors import ShardAborted
 from ragkeeper.flows import processing
 from ragkeeper.flows.runner import task_runner
 from ragkeeper.models import QualityReport, QuarantinedObject, SourceObject, WriteResult
@@ -86,10 +86,6 @@ class ShardGate:
         self._barrier.abort()
 
 
-class ShardAborted(RagkeeperError):
-    """A shard stopped before writing because another shard of the same run failed."""
-
-
 _gates: dict[str, ShardGate] = {}
 
 
@@ -103,9 +99,7 @@ def gate_named(name: str) -> ShardGate:
 
 
 @flow(name="ingest-shard", validate_parameters=False)
-def ingest_shard(
-    settings: Settings, objects: list[SourceObject], config_digest: str, gate: str
-) -> ShardResult:
+def ingest_shard(settings: Settings, objects: list[SourceObject], config_hash: str, gate: str) -> ShardResult:
     """Parse and gate one shard of a sync, wait for the others at the gate, then embed and write it."""
     seconds: dict[str, float] = defaultdict(float)
     meeting = gate_named(gate)
@@ -115,7 +109,7 @@ def ingest_shard(
                 runner, runner_settings, objects, seconds
             )
             meeting.pass_through(quarantined)
-            total = processing.write_documents(runner, runner_settings, documents, config_digest)
+            total = processing.write_documents(runner, runner_settings, documents, config_hash)
     except BaseException:
         meeting.abort()
         raise
@@ -123,14 +117,14 @@ def ingest_shard(
 
 
 def run_shards(
-    settings: Settings, objects: Sequence[SourceObject], count: int, config_digest: str
+    settings: Settings, objects: Sequence[SourceObject], count: int, config_hash: str
 ) -> ShardResult:
     """Run the shards as parallel child runs and merge their results."""
     groups = [group for group in split(objects, count) if group]
     gate = uuid.uuid4().hex
     _gates[gate] = ShardGate(len(groups), len(objects), settings.quality.max_failure_share)
     try:
-        results = _run_children(settings, groups, config_digest, gate)
+        results = _run_children(settings, groups, config_hash, gate)
     finally:
         del _gates[gate]
     seconds: dict[str, float] = defaultdict(float)
@@ -148,7 +142,7 @@ def run_shards(
 
 
 def _run_children(
-    settings: Settings, groups: Sequence[list[SourceObject]], config_digest: str, gate: str
+    settings: Settings, groups: Sequence[list[SourceObject]], config_hash: str, gate: str
 ) -> list[ShardResult]:
     """Every shard's result; when shards fail, the first real error (not a shard stopped by it)."""
     with ThreadPoolExecutor(max_workers=len(groups), thread_name_prefix="shard") as pool:
@@ -159,7 +153,7 @@ def _run_children(
                 ingest_shard.with_options(flow_run_name=f"ingest-shard-{n}-of-{len(groups)}"),
                 settings,
                 group,
-                config_digest,
+                config_hash,
                 gate,
             )
             for n, group in enumerate(groups, 1)

@@ -19,16 +19,16 @@ from typing import Any, Literal
 from prefect.context import get_run_context
 
 from ragkeeper import runtime
-from ragkeeper.core.cost import check_budget, estimate_cost
-from ragkeeper.core.freshness import index_lag_seconds
-from ragkeeper.core.sync_plan import SyncPlan, check_failure_share
+from ragkeeper.core.sync.cost import check_budget, estimate_cost
+from ragkeeper.core.sync.freshness import index_lag_seconds
+from ragkeeper.core.sync.plan import SyncPlan, check_failure_share
 from ragkeeper.errors import ConfigError, first_line
 from ragkeeper.flows import processing
 from ragkeeper.flows.runner import task_runner
 from ragkeeper.flows.shards import run_shards, shard_count
 from ragkeeper.models import EmbeddingEstimate, RunRecord, RunSummary, WriteResult
 from ragkeeper.settings import Settings
-from ragkeeper.tasks.ingest_tasks import switch_generation
+from ragkeeper.tasks.generation_tasks import switch_generation
 from ragkeeper.tasks.report_tasks import publish_freshness, publish_quarantine, publish_summary, record_run
 from ragkeeper.tasks.write_lease import write_lease
 

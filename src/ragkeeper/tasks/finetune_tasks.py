@@ -17,7 +17,7 @@ from prefect import get_run_logger, task
 from ragkeeper import runtime
 from ragkeeper.adapters.prefect_events import emit_finetune_event
 from ragkeeper.core.faults import checkpoint
-from ragkeeper.core.finetune_jobs import (
+from ragkeeper.core.retrain.jobs import (
     ended_jobs,
     failure_reason,
     final_metrics,
@@ -26,7 +26,7 @@ from ragkeeper.core.finetune_jobs import (
     oldest_live_job,
     upload_filename,
 )
-from ragkeeper.core.style_dataset import DatasetFile, DatasetVersion
+from ragkeeper.core.retrain.style_dataset import DatasetFile, DatasetVersion
 from ragkeeper.errors import RagkeeperError, TerminalError
 from ragkeeper.models import FailedJobRecord, FineTuneJob, JobEvent, JobRecord, JobSpec, ModelRecord
 from ragkeeper.ports import FineTuner, ModelRegistry

@@ -3,24 +3,20 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from prefect import task
 
-from ragkeeper import factory, progress, runtime
+from ragkeeper import progress, runtime
 from ragkeeper.adapters.tokens import count_tokens_batch
 from ragkeeper.core.batching import batched
-from ragkeeper.core.config_hash import pipeline_config_hash
 from ragkeeper.core.faults import checkpoint
-from ragkeeper.core.sync_plan import (
+from ragkeeper.core.sync.plan import (
     IndexedState,
     SyncPlan,
-    check_delete_guard,
-    check_generation_switch,
     invalidated,
-    plan_sync,
 )
-from ragkeeper.errors import ConfigError, TerminalError, UnsupportedDocument
+from ragkeeper.errors import TerminalError, UnsupportedDocument
 from ragkeeper.models import (
     Chunk,
     EmbeddedChunk,
@@ -34,55 +30,6 @@ from ragkeeper.models import (
 from ragkeeper.ports import Embedder, ReportingEmbedder
 from ragkeeper.settings import Settings
 from ragkeeper.tasks.retry import RETRYING
-
-
-class ModelMismatch(ConfigError):
-    """The collection holds vectors of another embedding model than the configured one."""
-
-
-def config_hash(settings: Settings) -> str:
-    """The pipeline config hash of these settings (see `core.config_hash`)."""
-    return pipeline_config_hash(settings, runtime.embedder(settings).model_id)
-
-
-@task(name="plan-sync", **RETRYING)
-def plan(settings: Settings, force_delete: bool, dry_run: bool = False) -> tuple[SyncPlan, int, str]:
-    """List the source, read the recorded state, classify every object; refuse mass deletions.
-
-    Returns the plan, how many objects the listing holds, and the source's root URI.
-    """
-    source = runtime.source(settings)
-    listing = list(source.list())
-    prepare_index(settings, dry_run)
-    sync_plan = classify(settings, listing, runtime.state_store(settings).load(), force_delete)
-    return sync_plan, len(listing), source.root_uri
-
-
-def classify(
-    settings: Settings, listing: Sequence[SourceObject], states: Iterable[IndexedState], force_delete: bool
-) -> SyncPlan:
-    """The plan for a full listing against the recorded states; refuses mass deletions."""
-    sync_plan = plan_sync(listing, states, config_hash(settings))
-    root = runtime.source(settings).root_uri
-    check_delete_guard(sync_plan, settings.sync.max_delete_share, root, force_delete)
-    return sync_plan
-
-
-def prepare_index(settings: Settings, dry_run: bool) -> None:
-    """Check the written collection suits the configured model; create it and its state (unless a dry run)."""
-    store = runtime.vector_store(settings)
-    embedder = runtime.embedder(settings)
-    if runtime.generation(settings).legacy:
-        stored_model = store.embedding_model()
-        if stored_model is not None and stored_model != embedder.model_id:
-            raise ModelMismatch(
-                f"collection {settings.weaviate.collection} (created without an alias) holds vectors of "
-                f"{stored_model}, but the configured embedder is {embedder.model_id}; ingest into a new "
-                "collection name (--collection NewName), which then switches models blue/green by itself"
-            )
-    if not dry_run:
-        store.ensure_collection(embedder.dimensions)
-        runtime.state_store(settings).ensure()
 
 
 @task(name="parse-batch", **RETRYING)
@@ -122,7 +69,7 @@ def _embed(
 def _reusable_vectors(settings: Settings, chunks: Sequence[Chunk]) -> dict[str, tuple[float, ...]]:
     """Vectors already stored under these chunk ids by the configured embedding model."""
     model_id = runtime.embedder(settings).model_id
-    stored = runtime.vector_store(settings).fetch_vectors({c.id for c in chunks})
+    stored = runtime.generation_store(settings).fetch_vectors({c.id for c in chunks})
     return {cid: vector for cid, (vector, model) in stored.items() if model == model_id}
 
 
@@ -142,10 +89,10 @@ def estimate_batch(settings: Settings, documents: Sequence[ParsedDocument]) -> E
 
 
 @task(name="write-batch", **RETRYING)
-def write_batch(settings: Settings, batch: Sequence[ParsedDocument], config_digest: str) -> WriteResult:
+def write_batch(settings: Settings, batch: Sequence[ParsedDocument], config_hash: str) -> WriteResult:
     """Embed what is new, write every chunk, drop stale ones, then record the state.
 
-    `config_digest` is the plan's pipeline fingerprint, computed where the run was planned (a remote
+    `config_hash` is the plan's pipeline fingerprint, computed where the run was planned (a remote
     worker may not see files such as the quality override that it covers).
 
     Vectors already stored under a chunk's id (same collection, source, text and occurrence) by the
@@ -153,7 +100,7 @@ def write_batch(settings: Settings, batch: Sequence[ParsedDocument], config_dige
     and the state is written last, so a crash anywhere leaves a state the next run repairs. A
     document with a chunk the embedder persistently refuses is quarantined; the others go on.
     """
-    store = runtime.vector_store(settings)
+    store = runtime.generation_store(settings)
     embedder = runtime.embedder(settings)
     chunks = [chunk for doc in batch for chunk in doc.chunks]
     started = time.perf_counter()
@@ -179,7 +126,7 @@ def write_batch(settings: Settings, batch: Sequence[ParsedDocument], config_dige
     states = runtime.state_store(settings)
     # Provisional records first (no ETag, so the next run re-processes them): chunks of an object
     # that a crash leaves behind are then always known, even if the object leaves the source.
-    states.put([IndexedState(d.obj.uri, "", config_digest, (), status="pending") for d in kept])
+    states.put([IndexedState(d.obj.uri, "", config_hash, (), status="pending") for d in kept])
     embedded = [EmbeddedChunk(c, vectors[c.id], embedder.model_id) for doc in kept for c in doc.chunks]
     for group in batched(embedded, settings.ingest.upsert_batch_size):
         written += store.upsert(group)
@@ -189,7 +136,7 @@ def write_batch(settings: Settings, batch: Sequence[ParsedDocument], config_dige
         deleted += store.delete_source(doc.obj.uri, keep_ids={c.id for c in doc.chunks})
     checkpoint("after-stale-delete")
     states.put(
-        [IndexedState(d.obj.uri, d.obj.etag, config_digest, tuple(c.id for c in d.chunks)) for d in kept]
+        [IndexedState(d.obj.uri, d.obj.etag, config_hash, tuple(c.id for c in d.chunks)) for d in kept]
     )
     checkpoint("after-state")
     embedded_texts = [c.text for c in missing if c.source_uri not in failed]
@@ -237,7 +184,7 @@ def record_quarantine(
 @task(name="delete-objects", **RETRYING)
 def delete_objects(settings: Settings, states: Sequence[IndexedState]) -> int:
     """Remove every chunk of objects that left the source, then their state."""
-    store = runtime.vector_store(settings)
+    store = runtime.generation_store(settings)
     records = runtime.state_store(settings)
     # Forget the ETag first: should the object come back unchanged after a crash mid-delete, the
     # next run re-indexes it instead of trusting a state whose chunks are gone.
@@ -248,34 +195,3 @@ def delete_objects(settings: Settings, states: Sequence[IndexedState]) -> int:
         checkpoint("after-object-delete")
         records.delete([state.uri])
     return deleted
-
-
-@task(name="switch-generation", **RETRYING)
-def switch_generation(
-    settings: Settings, force_delete: bool, full_sync: bool
-) -> tuple[str | None, list[str]]:
-    """Point the collection alias at the generation this run built; drop generations no longer kept.
-
-    Only a full sync replaces a serving generation; any run may create the alias of a first one.
-    Returns the generation that served before (None when nothing changed) and the dropped ones.
-    """
-    generation = runtime.generation(settings)
-    if generation.legacy or not generation.is_new or (generation.serving and not full_sync):
-        return None, []
-    if generation.serving is not None:
-        serving = factory.make_state_store(factory.store_on(runtime.connection(settings), generation.serving))
-        check_generation_switch(
-            _indexed(serving.load()),
-            _indexed(runtime.state_store(settings).load()),
-            settings.sync.max_delete_share,
-            generation.alias,
-            force_delete,
-        )
-    keep = {generation.collection}
-    if settings.weaviate.keep_previous_generation and generation.serving:
-        keep.add(generation.serving)
-    return generation.serving, factory.switch_alias(runtime.connection(settings), generation, keep)
-
-
-def _indexed(states: Sequence[IndexedState]) -> int:
-    return sum(1 for state in states if state.status == "indexed")

@@ -10,9 +10,9 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from ragkeeper import runtime
-from ragkeeper.core.quality_report import worst_offenders
-from ragkeeper.core.report import artifact_key, summary_rows
-from ragkeeper.core.sync_plan import IndexedState
+from ragkeeper.core.quality.report import worst_offenders
+from ragkeeper.core.sync.plan import IndexedState
+from ragkeeper.core.sync.report import artifact_key, summary_rows
 from ragkeeper.models import QualityReport, RunRecord, RunSummary
 from ragkeeper.settings import Settings
 

@@ -6,8 +6,8 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from ragkeeper.core.report import artifact_key
-from ragkeeper.core.retrain_report import outcome_row, problems_markdown
+from ragkeeper.core.retrain.report import outcome_row, problems_markdown
+from ragkeeper.core.sync.report import artifact_key
 from ragkeeper.models import RetrainSummary
 
 

@@ -7,8 +7,13 @@ from prefect.cache_policies import NO_CACHE
 
 from ragkeeper import factory, runtime
 from ragkeeper.adapters.prefect_events import emit_finetune_event
-from ragkeeper.core.style_checks import token_limit
-from ragkeeper.core.style_dataset import DatasetFile, DatasetVersion, dataset_fingerprint, parse_dataset
+from ragkeeper.core.retrain.style_checks import token_limit
+from ragkeeper.core.retrain.style_dataset import (
+    DatasetFile,
+    DatasetVersion,
+    dataset_fingerprint,
+    parse_dataset,
+)
 from ragkeeper.errors import ConfigError, TerminalError
 from ragkeeper.models import DatasetCheckReport, JobSpec, ModelRecord
 from ragkeeper.registry import current_model

@@ -9,10 +9,11 @@ from prefect.logging import get_run_logger
 
 from ragkeeper import runtime
 from ragkeeper.adapters.storage.filters import under_root
-from ragkeeper.core.drift import find_drift
-from ragkeeper.core.sync_plan import SyncPlan, invalidated, plan_sync
+from ragkeeper.core.sync.drift import find_drift
+from ragkeeper.core.sync.plan import SyncPlan, invalidated, plan_sync
 from ragkeeper.settings import Settings
-from ragkeeper.tasks.ingest_tasks import classify, config_hash, prepare_index
+from ragkeeper.tasks.generation_tasks import prepare_index
+from ragkeeper.tasks.plan_tasks import classify, config_hash_of
 from ragkeeper.tasks.retry import RETRYING
 
 
@@ -42,7 +43,7 @@ def plan_targets(settings: Settings, uris: Sequence[str] | None) -> tuple[SyncPl
             "ignored %d of %d URIs outside the source %s", len(named) - len(wanted), len(named), root
         )
     found = [obj for uri in sorted(wanted) if (obj := source.stat(uri)) is not None]
-    sync_plan = plan_sync(found, [s for s in states if s.uri in wanted], config_hash(settings))
+    sync_plan = plan_sync(found, [s for s in states if s.uri in wanted], config_hash_of(settings))
     return sync_plan, len(found), root
 
 
@@ -57,7 +58,7 @@ def repair_and_plan(settings: Settings, force_delete: bool) -> tuple[SyncPlan, i
     source = runtime.source(settings)
     listing = list(source.list())
     prepare_index(settings, dry_run=False)
-    store = runtime.vector_store(settings)
+    store = runtime.generation_store(settings)
     records = runtime.state_store(settings)
     states = {state.uri: state for state in records.load()}
     drift = find_drift(states.values(), store.chunk_ids_by_source(), {obj.uri for obj in listing})

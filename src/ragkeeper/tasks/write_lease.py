@@ -20,7 +20,7 @@ import httpx
 from prefect.concurrency.sync import concurrency
 from prefect.logging import get_run_logger
 
-from ragkeeper.core.report import artifact_key
+from ragkeeper.core.sync.report import artifact_key
 from ragkeeper.errors import ServiceUnavailable
 from ragkeeper.settings import Settings
 

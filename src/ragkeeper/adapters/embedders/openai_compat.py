@@ -19,10 +19,17 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ragkeeper.adapters.embedders.openai_errors import InputRejected, ServerFailed, translate
+from ragkeeper.adapters.openai_errors import translate
 from ragkeeper.adapters.tokens import count_tokens_batch
-from ragkeeper.core.token_batches import plan_token_batches
-from ragkeeper.errors import ConfigError, RagkeeperError, TerminalError, TransientError
+from ragkeeper.core.sync.token_batches import plan_token_batches
+from ragkeeper.errors import (
+    ConfigError,
+    InputRejected,
+    RagkeeperError,
+    ServerFailed,
+    TerminalError,
+    TransientError,
+)
 from ragkeeper.settings import EmbedSettings, OpenAISettings
 
 if TYPE_CHECKING:
@@ -231,7 +238,14 @@ class OpenAICompatibleEmbedder:
                 dimensions=self._dimensions if self._sends_dimensions and self._dimensions else openai.omit,
             )
         except openai.APIError as error:
-            raise translate(error, self._model, self._where, self._api, self._secret) from None
+            raise translate(
+                error,
+                "the embedding request",
+                where=self._where,
+                api=self._api,
+                secret=self._secret,
+                model=self._model,
+            ) from None
         data = sorted(response.data, key=lambda item: item.index)
         if len(data) != len(texts):
             raise TerminalError(f"{self._where} returned {len(data)} embeddings for {len(texts)} inputs")

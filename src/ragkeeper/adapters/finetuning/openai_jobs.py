@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from ragkeeper.adapters.embedders.openai_compat import make_client
-from ragkeeper.adapters.finetuning.openai_errors import translate
-from ragkeeper.core.finetune_jobs import job_metadata, job_order
+from ragkeeper.adapters.openai_errors import translate
+from ragkeeper.core.retrain.jobs import job_metadata, job_order
 from ragkeeper.errors import ConfigError
 from ragkeeper.models import FineTuneJob, JobEvent, JobSpec
 from ragkeeper.settings import OpenAISettings
@@ -112,7 +112,9 @@ class OpenAIFineTuner:
             )
         except openai.APIError as error:
             once = self._api.model_copy(update={"max_retries": 0})
-            raise translate(error, "creating the fine-tuning job", self._where, once, self._secret) from None
+            raise translate(
+                error, "creating the fine-tuning job", where=self._where, api=once, secret=self._secret
+            ) from None
         return _job(created)
 
     def get_job(self, job_id: str) -> FineTuneJob:
@@ -157,7 +159,7 @@ class OpenAIFineTuner:
         try:
             return call()
         except openai.APIError as error:
-            raise translate(error, action, self._where, self._api, self._secret) from None
+            raise translate(error, action, where=self._where, api=self._api, secret=self._secret) from None
 
 
 def _capped(page: Any, stop: Callable[[Any], bool] | None) -> Iterator[Any]:

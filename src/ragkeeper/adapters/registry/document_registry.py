@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ragkeeper.core.model_registry import RegistryDocument, with_failed_job, with_job, with_model
+from ragkeeper.core.retrain.registry import RegistryDocument, with_failed_job, with_job, with_model
 from ragkeeper.models import FailedJobRecord, JobRecord, ModelRecord
 
 Change = Callable[[RegistryDocument], RegistryDocument | None]

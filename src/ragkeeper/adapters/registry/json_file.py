@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ragkeeper.adapters.registry.document_registry import Change, DocumentRegistry
-from ragkeeper.core.model_registry import RegistryDocument, decode, encode
+from ragkeeper.core.retrain.registry import RegistryDocument, decode, encode
 from ragkeeper.errors import TerminalError
 
 

@@ -18,7 +18,7 @@ from ragkeeper.adapters.storage.s3 import (
     s3_error_code,
     translate_s3_error,
 )
-from ragkeeper.core.model_registry import RegistryDocument, decode, encode
+from ragkeeper.core.retrain.registry import RegistryDocument, decode, encode
 from ragkeeper.errors import ConfigError, TransientError
 from ragkeeper.settings import S3Settings
 

@@ -13,12 +13,9 @@ from dataclasses import asdict, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ragkeeper.adapters.weaviate_store import (
-    WeaviateStore,
-    ensure_record_collection,
-    translate_weaviate_error,
-)
-from ragkeeper.core.ids import RAGKEEPER_NAMESPACE
+from ragkeeper.adapters.weaviate.client import ensure_record_collection, translate_weaviate_error
+from ragkeeper.adapters.weaviate.store import WeaviateStore
+from ragkeeper.core.sync.ids import RAGKEEPER_NAMESPACE
 from ragkeeper.errors import TransientError
 from ragkeeper.models import RunRecord
 

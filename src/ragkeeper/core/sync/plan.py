@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from ragkeeper.errors import TerminalError
+from ragkeeper.errors import DeleteGuardTripped, TooManyFailures
 from ragkeeper.models import QuarantinedObject, SourceObject
 
 # pending: written before an object's chunks change; a crash leaves it, and the next run redoes it.
@@ -50,14 +50,6 @@ class SyncPlan:
     def to_process(self) -> tuple[SourceObject, ...]:
         """Objects to parse, embed and write: new, then changed."""
         return self.new + tuple(obj for obj, _ in self.changed)
-
-
-class DeleteGuardTripped(TerminalError):
-    """A run would delete a larger share of the index than allowed."""
-
-
-class TooManyFailures(TerminalError):
-    """More documents failed than `quality.max_failure_share` allows; nothing was written."""
 
 
 def plan_sync(listing: Iterable[SourceObject], states: Iterable[IndexedState], config_hash: str) -> SyncPlan:

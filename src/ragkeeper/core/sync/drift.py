@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
-from ragkeeper.core.sync_plan import IndexedState
+from ragkeeper.core.sync.plan import IndexedState
 
 
 @dataclass(frozen=True, slots=True)

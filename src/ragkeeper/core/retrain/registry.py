@@ -18,14 +18,10 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from ragkeeper.errors import TerminalError
+from ragkeeper.errors import RegistryCorrupt
 from ragkeeper.models import FailedJobRecord, JobRecord, ModelRecord
 
 REGISTRY_FORMAT = "ragkeeper-model-registry/1"
-
-
-class RegistryCorrupt(TerminalError):
-    """The registry exists but cannot be read as a registry document."""
 
 
 @dataclass(frozen=True, slots=True)

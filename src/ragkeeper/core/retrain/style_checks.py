@@ -14,7 +14,7 @@ import hashlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ragkeeper.core.style_dataset import DatasetLine
+from ragkeeper.core.retrain.style_dataset import DatasetLine
 
 ROLES = ("system", "user", "assistant")
 MESSAGE_KEYS = frozenset({"role", "content", "name", "weight"})

@@ -14,8 +14,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ragkeeper.adapters.weaviate_state import state_collection_name
-from ragkeeper.adapters.weaviate_store import translate_weaviate_error
+from ragkeeper.adapters.weaviate.client import translate_weaviate_error
+from ragkeeper.adapters.weaviate.state import state_collection_name
 
 
 def generation_collection(alias: str, model_id: str) -> str:

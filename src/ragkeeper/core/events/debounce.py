@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ragkeeper.core.s3_events import Kind, ObjectChange
+from ragkeeper.core.events.s3_events import Kind, ObjectChange
 
 MAX_WAIT_FACTOR = 5
 

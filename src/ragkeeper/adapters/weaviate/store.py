@@ -1,22 +1,13 @@
-"""VectorStore adapter for Weaviate (v4 client): embedded, local, custom or cloud."""
+"""VectorStore adapter: chunks and their vectors in one Weaviate collection (v4 client)."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Collection, Sequence
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
+from ragkeeper.adapters.weaviate.client import connect, translate_weaviate_error
 from ragkeeper.core.batching import batched
-from ragkeeper.errors import (
-    ConfigError,
-    RagkeeperError,
-    ServiceUnavailable,
-    TerminalError,
-    TransientError,
-    first_line,
-)
+from ragkeeper.errors import RagkeeperError, TransientError
 from ragkeeper.models import EmbeddedChunk, SearchHit
 from ragkeeper.settings import WeaviateSettings
 
@@ -26,141 +17,6 @@ KEY_PROPERTIES = ("source_uri", "source_etag")  # exact-match filters: whole-fie
 INT_PROPERTIES = ("chunk_index", "occurrence", "page_number")
 
 _ID_BATCH = 500  # ids per fetch-by-id query
-
-# Server settings we rely on when we start Weaviate ourselves.
-EMBEDDED_ENVIRONMENT = {
-    "AUTOSCHEMA_ENABLED": "false",
-    "DEFAULT_VECTORIZER_MODULE": "none",
-    "ENABLE_MODULES": "",
-    "DISABLE_TELEMETRY": "true",
-    # Without it Weaviate advertises the first non-loopback address, which may be IPv6 it cannot bind.
-    "CLUSTER_ADVERTISE_ADDR": "127.0.0.1",
-}
-
-
-def embedded_binary_name(version: str) -> str:
-    """The file name weaviate-client looks for in `binary_path` before it tries to download."""
-    tag = "v" + version.removeprefix("v")
-    return f"weaviate-{tag}-{hashlib.sha256(tag.encode()).hexdigest()}"
-
-
-_TRANSIENT_GRPC = ("UNAVAILABLE", "DEADLINE_EXCEEDED", "RESOURCE_EXHAUSTED", "ABORTED")
-
-
-def translate_weaviate_error(error: Exception, what: str) -> RagkeeperError:
-    """Map weaviate-client exceptions to TransientError / TerminalError with one line."""
-    from weaviate.exceptions import (
-        UnexpectedStatusCodeError,
-        WeaviateBatchError,
-        WeaviateConnectionError,
-        WeaviateDeleteManyError,
-        WeaviateGRPCUnavailableError,
-        WeaviateQueryError,
-        WeaviateRetryError,
-        WeaviateStartUpError,
-        WeaviateTimeoutError,
-    )
-
-    detail = first_line(error, 200)
-    if isinstance(error, WeaviateConnectionError | WeaviateStartUpError | WeaviateGRPCUnavailableError):
-        return ServiceUnavailable(f"{what}: Weaviate is not reachable ({detail})")
-    if isinstance(error, WeaviateTimeoutError | WeaviateRetryError):
-        return TransientError(f"{what}: Weaviate timed out or kept failing ({detail})")
-    if isinstance(error, UnexpectedStatusCodeError):
-        if error.status_code in (401, 403):
-            return TerminalError(f"{what}: Weaviate rejected the credentials ({error.status_code})")
-        if error.status_code >= 500 or error.status_code == 429:
-            return TransientError(f"{what}: Weaviate answered {error.status_code}")
-        return TerminalError(f"{what}: Weaviate answered {error.status_code}")
-    grpc_error = isinstance(error, WeaviateQueryError | WeaviateBatchError | WeaviateDeleteManyError)
-    if grpc_error and any(code in str(error) for code in _TRANSIENT_GRPC):
-        return TransientError(f"{what}: Weaviate is busy or restarting ({detail})")
-    return TerminalError(f"{what}: {type(error).__name__}: {detail}")
-
-
-def ensure_record_collection(
-    client: Any, name: str, description: str, keyword_fields: Sequence[str], others: Sequence[Any]
-) -> None:
-    """Create a vectorless bookkeeping collection (state, run log) unless it exists.
-
-    `keyword_fields` become exact-match TEXT properties; `others` are further `Property` objects.
-    """
-    from weaviate.classes.config import Configure, DataType, Property, Tokenization
-
-    keywords = [
-        Property(name=n, data_type=DataType.TEXT, tokenization=Tokenization.FIELD) for n in keyword_fields
-    ]
-    try:
-        if client.collections.exists(name):
-            return
-        client.collections.create(
-            name,
-            description=description,
-            properties=[*keywords, *others],
-            vector_config=Configure.Vectors.self_provided(),
-        )
-    except Exception as error:
-        raise translate_weaviate_error(error, f"creating {name}") from None
-
-
-def connect(settings: WeaviateSettings) -> Any:
-    """Open a weaviate-client connection for the configured mode (starting Weaviate Embedded if chosen)."""
-    import weaviate
-    from weaviate.classes.init import AdditionalConfig, Auth, Timeout
-
-    timeout = Timeout(init=settings.timeout_seconds, query=settings.timeout_seconds, insert=120)
-    config = AdditionalConfig(timeout=timeout)
-    try:
-        if settings.mode == "embedded":
-            return _connect_embedded(settings, config)
-        url = urlparse(str(settings.url))
-        if not url.hostname:
-            raise ConfigError(f"weaviate.url {settings.url} has no host")
-        secure = url.scheme == "https"
-        auth = Auth.api_key(settings.api_key.get_secret_value()) if settings.api_key else None
-        if settings.mode == "cloud":
-            if auth is None:
-                raise ConfigError("weaviate.mode=cloud needs RAGKEEPER_WEAVIATE__API_KEY")
-            return weaviate.connect_to_weaviate_cloud(
-                cluster_url=str(settings.url), auth_credentials=auth, additional_config=config
-            )
-        return weaviate.connect_to_custom(
-            http_host=url.hostname,
-            http_port=url.port or (443 if secure else 80),
-            http_secure=secure,
-            grpc_host=settings.grpc_host or url.hostname,
-            grpc_port=settings.grpc_port,
-            grpc_secure=secure,
-            auth_credentials=auth,
-            additional_config=config,
-            skip_init_checks=False,
-        )
-    except RagkeeperError:
-        raise
-    except Exception as error:
-        raise translate_weaviate_error(error, f"connecting to Weaviate ({settings.mode})") from None
-
-
-def _connect_embedded(settings: WeaviateSettings, config: Any) -> Any:
-    import weaviate
-
-    binary_dir = Path(settings.embedded_binary_dir)
-    if not (binary_dir / embedded_binary_name(settings.embedded_version)).exists():
-        raise ServiceUnavailable(
-            f"no Weaviate {settings.embedded_version} binary in {binary_dir}; run `make services` "
-            "(builds it with Go) or set RAGKEEPER_WEAVIATE__EMBEDDED_BINARY_DIR"
-        )
-    Path(settings.embedded_data_dir).mkdir(parents=True, exist_ok=True)
-    return weaviate.connect_to_embedded(
-        hostname="127.0.0.1",
-        port=settings.embedded_port,
-        grpc_port=settings.embedded_grpc_port,
-        version=settings.embedded_version.removeprefix("v"),
-        persistence_data_path=str(settings.embedded_data_dir),
-        binary_path=str(binary_dir),
-        environment_variables={**EMBEDDED_ENVIRONMENT, "LOG_LEVEL": settings.embedded_log_level},
-        additional_config=config,
-    )
 
 
 class WeaviateStore:

@@ -11,13 +11,10 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from ragkeeper.adapters.weaviate_store import (
-    WeaviateStore,
-    ensure_record_collection,
-    translate_weaviate_error,
-)
-from ragkeeper.core.ids import RAGKEEPER_NAMESPACE
-from ragkeeper.core.sync_plan import IndexedState
+from ragkeeper.adapters.weaviate.client import ensure_record_collection, translate_weaviate_error
+from ragkeeper.adapters.weaviate.store import WeaviateStore
+from ragkeeper.core.sync.ids import RAGKEEPER_NAMESPACE
+from ragkeeper.core.sync.plan import IndexedState
 from ragkeeper.errors import RagkeeperError, TransientError
 
 _PROPERTIES = ("source_uri", "etag", "config_hash", "status", "reason")

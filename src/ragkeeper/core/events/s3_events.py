@@ -18,11 +18,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import unquote_plus
 
+from ragkeeper.errors import MalformedEvent
+
 Kind = Literal["created", "removed"]
-
-
-class MalformedEvent(ValueError):
-    """The body is not an S3 event notification this receiver understands."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from ragkeeper.errors import TerminalError
-
-
-class BudgetExceeded(TerminalError):
-    """The estimated cost of a run is above the limit the caller set."""
+from ragkeeper.errors import BudgetExceeded
 
 
 def estimate_cost(tokens: int, price_per_million_tokens: float) -> float:
