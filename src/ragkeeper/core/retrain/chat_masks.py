@@ -50,10 +50,13 @@ def trained_spans(render: Render, messages: Sequence[Message]) -> tuple[str, lis
 
 
 def token_mask(offsets: Sequence[tuple[int, int]], spans: Sequence[tuple[int, int]]) -> list[int]:
-    """1 for each token (by its character offsets) that lies inside a trained span, else 0."""
+    """1 for each token (by its character offsets) that overlaps a trained span, else 0.
+
+    Overlap rather than containment, as transformers' own assistant masks do: a tokenizer that folds
+    the space before an answer into its first token still trains that token.
+    """
     return [
-        int(end > start and any(low <= start and end <= high for low, high in spans))
-        for start, end in offsets
+        int(end > start and any(start < high and end > low for low, high in spans)) for start, end in offsets
     ]
 
 
