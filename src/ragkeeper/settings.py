@@ -368,7 +368,14 @@ class RetrainSettings(_Section):
     )
     trainer: TrainerSettings = TrainerSettings()
     gate: GateSettings = GateSettings()
-    lease_seconds: float = Field(default=120.0, gt=0, description="Per-dataset lease, renewed while held.")
+    lease_seconds: float = Field(
+        default=120.0, ge=60, description="Per-dataset lease, renewed while held; a killed run frees it then."
+    )
+    lease_wait_seconds: float = Field(
+        default=900.0,
+        ge=0,
+        description="How long a run waits for another run's dataset lease, then skips it.",
+    )
 
     @model_validator(mode="after")
     def _dataset_names_are_unique(self) -> RetrainSettings:

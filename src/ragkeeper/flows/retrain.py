@@ -94,7 +94,9 @@ def _prepare(
     try:
         if not dry_run and not leases.enter_context(dataset_lease(settings, dataset.name)):
             return replace(
-                outcome, status="busy", detail="another retrain run is deciding about this dataset"
+                outcome,
+                status="busy",
+                detail=f"another retrain run held the dataset for {settings.retrain.lease_wait_seconds:g} s",
             )
         version = read_dataset(settings, dataset)
         current = current_model_of(settings, dataset.name)

@@ -1,9 +1,10 @@
 """One retrain run per dataset at a time: a Prefect global concurrency limit of 1, held as a renewed lease.
 
 A run holds `ragkeeper-retrain-<dataset>` from reading the dataset until it stops following its job,
-so two runs never decide about one dataset at once (a second run skips it, and says so). A run killed
-outright frees it when the lease expires (`retrain.lease_seconds`). Like the write lease, exclusion
-needs a shared Prefect server.
+so two runs never decide about one dataset at once: a second run waits for it (at most
+`retrain.lease_wait_seconds`, then skips the dataset and says so). A run killed outright frees it
+when the lease expires (`retrain.lease_seconds`). Like the write lease, exclusion needs a shared
+Prefect server.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from prefect.concurrency.sync import concurrency
 
 from ragkeeper.core.sync.report import artifact_key
 from ragkeeper.settings import Settings
-from ragkeeper.tasks.write_lease import SKIP_AFTER_SECONDS, ensure_limit
+from ragkeeper.tasks.write_lease import ensure_limit
 
 
 def retrain_lease_name(dataset: str) -> str:
@@ -25,7 +26,7 @@ def retrain_lease_name(dataset: str) -> str:
 
 @contextmanager
 def dataset_lease(settings: Settings, dataset: str) -> Iterator[bool]:
-    """Hold the dataset's lease for the block; yields False (at once, holding nothing) when it is taken."""
+    """Hold the dataset's lease for the block; yields False (holding nothing) when the wait timed out."""
     name = retrain_lease_name(dataset)
     ensure_limit(name)
     acquired = False
@@ -33,7 +34,7 @@ def dataset_lease(settings: Settings, dataset: str) -> Iterator[bool]:
         with concurrency(
             name,
             occupy=1,
-            timeout_seconds=SKIP_AFTER_SECONDS,
+            timeout_seconds=max(settings.retrain.lease_wait_seconds, 1.0),
             lease_duration=settings.retrain.lease_seconds,
             strict=True,
         ):
