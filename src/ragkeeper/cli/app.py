@@ -36,7 +36,7 @@ app = typer.Typer(
 console = Console()
 errors = Console(stderr=True)
 
-COMMAND_GROUPS = ("sync", "operations", "retrain")
+COMMAND_GROUPS = ("sync", "operations", "retrain", "models")
 
 # Quiet defaults for a person at a terminal; any of these can be overridden from the environment.
 _QUIET_ENVIRONMENT = {

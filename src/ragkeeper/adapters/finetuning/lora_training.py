@@ -170,6 +170,9 @@ def train(
         peft_config=lora,
         callbacks=[_step_logger(run, on_step)],
     )
+    from transformers import PrinterCallback
+
+    trainer.remove_callback(PrinterCallback)  # each step's losses are logged once, by the step logger
     started = time.monotonic()
     trainer.train()
     run.metrics["train_seconds"] = round(time.monotonic() - started, 3)

@@ -92,7 +92,7 @@ class PrefectTrainer:
             except ObjectNotFound:
                 raise ConfigError(
                     f"training deployment {self._settings.deployment!r} not found: deploy it "
-                    "(`prefect deploy -n gpu` from prefect.yaml) and start a worker on "
+                    "(`prefect deploy --name gpu` from prefect.yaml) and start a worker on "
                     f"{self._settings.work_pool!r}"
                 ) from None
         return self._deployment_id  # type: ignore[return-value]

@@ -15,7 +15,7 @@ marks the current model `rolled_back`, so the one promoted before it is current 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -172,3 +172,23 @@ def _job(item: dict[str, Any]) -> JobRecord:
         announced=bool(item.get("announced")),
         last_event_id=str(last) if last else None,
     )
+
+
+def find_model(models: Iterable[ModelRecord], reference: str) -> ModelRecord | None:
+    """The recorded model named by its model id or its job id (the latest record when several)."""
+    found = [m for m in models if reference in (m.model_id, m.job_id)]
+    return found[-1] if found else None
+
+
+def rollback_step(models: Sequence[ModelRecord], dataset: str) -> tuple[ModelRecord, ModelRecord] | None:
+    """The dataset's current model and the one that becomes current when it is rolled back.
+
+    None when there is no earlier promoted model of another job to go back to.
+    """
+    current = current_models(models).get(dataset)
+    if current is None:
+        return None
+    earlier = [
+        m for m in models if m.dataset == dataset and m.status == PROMOTED and m.job_id != current.job_id
+    ]
+    return (current, earlier[-1]) if earlier else None
