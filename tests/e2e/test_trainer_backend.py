@@ -86,9 +86,7 @@ def trainer_env(prefect_server, minio, s3_client, bucket, tmp_path) -> Iterator[
     )
     created = _prefect("work-pool", "create", pool, "--type", "process", env=env)
     assert created.returncode == 0, created.stdout + created.stderr
-    deployed = _prefect(
-        "--no-prompt", "deploy", "--prefect-file", str(yaml_file), "--name", "gpu", env=env
-    )
+    deployed = _prefect("--no-prompt", "deploy", "--prefect-file", str(yaml_file), "--name", "gpu", env=env)
     assert deployed.returncode == 0, deployed.stdout[-3000:] + deployed.stderr[-3000:]
     with (tmp_path / "worker.log").open("wb") as log:
         worker = subprocess.Popen(
@@ -121,6 +119,68 @@ def models(env: dict[str, str]) -> list[dict]:
     return json.loads(shown.stdout)["models"]
 
 
+def check_first_version(env, api, s3_client, bucket) -> dict:
+    """V1 trained once, promoted, its artifacts in MinIO and in Prefect; returns its registry entry."""
+    (run,) = flow_runs(api)
+    assert run["state"]["type"] == "COMPLETED"
+    assert {"ragkeeper_dataset:tone"} <= set(run["tags"])
+    (v1,) = models(env)
+    assert v1["current"] and v1["status"] == "promoted" and v1["job_id"] == run["id"]
+    folder = f"training/tone/{v1['fingerprint']}"
+    assert v1["model_id"] == f"s3://{bucket}/{folder}/adapter"
+    stored = {o["Key"] for o in s3_client.list_objects_v2(Bucket=bucket, Prefix=folder)["Contents"]}
+    expected = ["adapter/adapter_model.safetensors", "adapter/adapter_config.json", "adapter/tokenizer.json"]
+    expected += ["training_log.jsonl", "metrics.json", "eval.json", "loss_curve.png"]
+    assert {f"{folder}/{name}" for name in expected} <= stored
+    per_step = json.loads(s3_client.get_object(Bucket=bucket, Key=f"{folder}/metrics.json")["Body"].read())
+    train_steps = [s["step"] for s in per_step["steps"] if "train_loss" in s]
+    assert train_steps == list(range(1, len(train_steps) + 1))
+    assert any("valid_loss" in s for s in per_step["steps"])
+    assert v1["metrics"]["valid_loss"] < 6.0 and v1["metrics"]["format_pass_rate"] == 1.0
+    print("v1 metrics", json.dumps(v1["metrics"]))
+    artifacts = httpx.post(f"{api}/artifacts/filter", json={}, timeout=30).json()
+    keys = {a["key"] for a in artifacts if a["flow_run_id"] == run["id"]}
+    assert {"training-tone-loss-curve", "training-tone-metrics"} <= keys
+    return v1
+
+
+def check_rejected(env, api, v1: dict) -> dict:
+    """V2 trained once, scored against V1 on the same file, rejected; returns its registry entry."""
+    assert len(flow_runs(api)) == 2
+    recorded = {m["job_id"]: m for m in models(env)}
+    (v2,) = [m for m in recorded.values() if m["job_id"] != v1["job_id"]]
+    assert v2["status"] == "rejected" and not v2["current"] and recorded[v1["job_id"]]["current"]
+    assert v2["metrics"]["valid_loss"] > v2["metrics"]["current_valid_loss"]
+    assert v2["metrics"]["current_valid_loss"] == pytest.approx(v1["metrics"]["valid_loss"], rel=1e-3)
+    assert "worse than the current model" in v2["evaluation"]
+    print("v2 metrics", json.dumps(v2["metrics"]))
+    body = {"filter": {"resource": {"id": ["ragkeeper.dataset.tone"]}}}
+    events = httpx.post(f"{api}/events/filter", json=body, timeout=30).json()["events"]
+    assert "ragkeeper.finetune.rejected" in {e["event"] for e in events}
+    return v2
+
+
+def answer_with_adapter(s3_client, bucket: str, adapter_uri: str, base: Path, local: Path) -> str:
+    """Download the adapter from MinIO, load it with transformers + PEFT on the CPU, answer a prompt."""
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    prefix = adapter_uri.removeprefix(f"s3://{bucket}/")
+    for item in s3_client.list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"]:
+        target = local / item["Key"][len(prefix) :].lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(s3_client.get_object(Bucket=bucket, Key=item["Key"])["Body"].read())
+    tokenizer = AutoTokenizer.from_pretrained(local)
+    model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(base), local).eval()
+    messages = example(200)["messages"][:-1]
+    prompt = tokenizer.apply_chat_template(
+        messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
+    )
+    output = model.generate(**prompt, max_new_tokens=8, do_sample=False)
+    return tokenizer.decode(output[0][prompt["input_ids"].shape[1] :], skip_special_tokens=True)
+
+
+@pytest.mark.timeout(1800)  # two CPU training runs in worker subprocesses, and a killed run's lease expiring
 def test_the_trl_backend_trains_evaluates_promotes_rejects_and_the_adapter_generates(
     trainer_env, prefect_server, s3_client, bucket, tmp_path
 ):
@@ -134,27 +194,7 @@ def test_the_trl_backend_trains_evaluates_promotes_rejects_and_the_adapter_gener
     first = run_cli("retrain", env=env, timeout=900)
     assert first.returncode == 0, first.stdout + first.stderr[-3000:]
     assert "job attached -> succeeded" in first.stdout
-    (run,) = flow_runs(api)
-    assert run["state"]["type"] == "COMPLETED"
-    assert {"ragkeeper_dataset:tone"} <= set(run["tags"])
-    (v1,) = models(env)
-    assert v1["current"] and v1["status"] == "promoted" and v1["job_id"] == run["id"]
-    fingerprint = v1["fingerprint"]
-    folder = f"training/tone/{fingerprint}"
-    assert v1["model_id"] == f"s3://{bucket}/{folder}/adapter"
-    stored = {o["Key"] for o in s3_client.list_objects_v2(Bucket=bucket, Prefix=folder)["Contents"]}
-    expected = ["adapter/adapter_model.safetensors", "adapter/adapter_config.json", "adapter/tokenizer.json"]
-    expected += ["training_log.jsonl", "metrics.json", "eval.json", "loss_curve.png"]
-    assert {f"{folder}/{name}" for name in expected} <= stored
-    per_step = json.loads(s3_client.get_object(Bucket=bucket, Key=f"{folder}/metrics.json")["Body"].read())
-    train_steps = [s["step"] for s in per_step["steps"] if "train_loss" in s]
-    assert train_steps == list(range(1, len(train_steps) + 1))
-    assert any("valid_loss" in s for s in per_step["steps"])
-    assert v1["metrics"]["valid_loss"] < 6.0 and v1["metrics"]["format_pass_rate"] == 1.0
-    print("v1 metrics", json.dumps(v1["metrics"]))
-    artifacts = httpx.post(f"{api}/artifacts/filter", json={}, timeout=10).json()
-    keys = {a["key"] for a in artifacts if a["flow_run_id"] == run["id"]}
-    assert {"training-tone-loss-curve", "training-tone-metrics"} <= keys
+    v1 = check_first_version(env, api, s3_client, bucket)
 
     # Unchanged: nothing starts.
     again = run_cli("retrain", env=env)
@@ -166,18 +206,7 @@ def test_the_trl_backend_trains_evaluates_promotes_rejects_and_the_adapter_gener
     worse = run_cli("retrain", env=env, timeout=900)
     assert worse.returncode == 1, worse.stdout + worse.stderr[-3000:]
     assert "rejected by the evaluation gate" in worse.stdout
-    assert len(flow_runs(api)) == 2
-    recorded = {m["job_id"]: m for m in models(env)}
-    (v2,) = [m for m in recorded.values() if m["job_id"] != v1["job_id"]]
-    assert v2["status"] == "rejected" and not v2["current"] and recorded[v1["job_id"]]["current"]
-    assert v2["metrics"]["valid_loss"] > v2["metrics"]["current_valid_loss"]
-    assert v2["metrics"]["current_valid_loss"] == pytest.approx(v1["metrics"]["valid_loss"], rel=1e-3)
-    assert "worse than the current model" in v2["evaluation"]
-    print("v2 metrics", json.dumps(v2["metrics"]))
-    events = httpx.post(
-        f"{api}/events/filter", json={"filter": {"resource": {"id": ["ragkeeper.dataset.tone"]}}}, timeout=10
-    ).json()["events"]
-    assert "ragkeeper.finetune.rejected" in {e["event"] for e in events}
+    v2 = check_rejected(env, api, v1)
     held = run_cli("retrain", env=env)
     assert "held back" in held.stdout and len(flow_runs(api)) == 2
 
@@ -188,22 +217,5 @@ def test_the_trl_backend_trains_evaluates_promotes_rejects_and_the_adapter_gener
     assert [m["job_id"] for m in models(env) if m["current"]] == [v1["job_id"]]
 
     # The promoted adapter loads with transformers + PEFT on the CPU and answers in its style.
-    from peft import PeftModel
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    local = tmp_path / "download"
-    for key in stored:
-        target = local / key
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(s3_client.get_object(Bucket=bucket, Key=key)["Body"].read())
-    adapter = local / folder / "adapter"
-    base = tmp_path / "tiny-lm"
-    tokenizer = AutoTokenizer.from_pretrained(adapter)
-    model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(base), adapter).eval()
-    messages = example(200)["messages"][:-1]
-    prompt = tokenizer.apply_chat_template(
-        messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
-    )
-    output = model.generate(**prompt, max_new_tokens=8, do_sample=False)
-    answer = tokenizer.decode(output[0][prompt["input_ids"].shape[1] :], skip_special_tokens=True)
+    answer = answer_with_adapter(s3_client, bucket, v1["model_id"], tmp_path / "tiny-lm", tmp_path / "v1")
     assert answer.startswith("Open"), answer

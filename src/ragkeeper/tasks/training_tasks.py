@@ -85,7 +85,7 @@ def train_and_evaluate(settings: Settings, request: TrainingRequest) -> Training
             eval_steps=request.eval_steps,
             on_step=lambda step: logger.info(metrics_line(step)),
         )
-        metrics = dict(run.metrics)
+        metrics: dict[str, float | None] = dict(run.metrics)
         if validation is not None:
             examples = lora_training.conversations(validation)
             max_length = resolve(request.hyperparameters)["max_seq_length"]
@@ -113,15 +113,15 @@ def train_and_evaluate(settings: Settings, request: TrainingRequest) -> Training
                     request=request,
                 )
                 metrics.update({CURRENT_LOSS: figures[0], CURRENT_FORMAT: figures[1]})
-        metrics = {key: value for key, value in metrics.items() if value is not None}
+        final = {key: value for key, value in metrics.items() if value is not None}
         store.upload_folder(work / "output" / "adapter", f"{request.output_uri}/adapter")
         log = "\n".join(json.dumps(entry, default=str) for entry in run.log_history) + "\n"
         store.write(f"{request.output_uri}/training_log.jsonl", log.encode())
-        body = {"steps": run.steps, "metrics": metrics}
+        body = {"steps": run.steps, "metrics": final}
         store.write(f"{request.output_uri}/metrics.json", json.dumps(body, indent=2).encode())
-        store.write(f"{request.output_uri}/{EVALUATION_FILE}", json.dumps(metrics, indent=2).encode())
-    logger.info(metrics_line(metrics))
-    return TrainingResult(run.steps, metrics)
+        store.write(f"{request.output_uri}/{EVALUATION_FILE}", json.dumps(final, indent=2).encode())
+    logger.info(metrics_line(final))
+    return TrainingResult(run.steps, final)
 
 
 def _score(

@@ -42,14 +42,14 @@ def conversations(jsonl: bytes) -> list[list[dict[str, Any]]]:
     return [json.loads(line)["messages"] for line in jsonl.decode("utf-8").splitlines() if line.strip()]
 
 
-def precision() -> dict[str, bool]:
-    """Trainer precision flags: bf16 on a GPU that has it, fp16 on other GPUs, fp32 on the CPU."""
+def precision() -> tuple[bool, bool, bool]:
+    """(use_cpu, bf16, fp16): bf16 on a GPU that has it, fp16 on other GPUs, fp32 on the CPU."""
     import torch
 
     if not torch.cuda.is_available():
-        return {"use_cpu": True, "bf16": False, "fp16": False}
+        return True, False, False
     bf16 = bool(torch.cuda.is_bf16_supported())
-    return {"use_cpu": False, "bf16": bf16, "fp16": not bf16}
+    return False, bf16, not bf16
 
 
 def load_tokenizer(base: str) -> Any:
@@ -132,10 +132,12 @@ def train(
 
     h = resolve(hyperparameters)
     tokenizer = load_tokenizer(base)
-    train_rows = Dataset.from_list([encode(tokenizer, c) for c in conversations(training)])
+    encoded = [encode(tokenizer, c) for c in conversations(training)]
+    train_rows = Dataset.from_list(encoded)
     valid_rows = (
         Dataset.from_list([encode(tokenizer, c) for c in conversations(validation)]) if validation else None
     )
+    use_cpu, bf16, fp16 = precision()
     config = SFTConfig(
         output_dir=str(output / "checkpoints"),
         num_train_epochs=h["n_epochs"],
@@ -151,7 +153,9 @@ def train(
         report_to="none",
         disable_tqdm=True,
         assistant_only_loss=False,  # the mask comes with the rows (see the module docstring)
-        **precision(),
+        use_cpu=use_cpu,
+        bf16=bf16,
+        fp16=fp16,
     )
     lora = LoraConfig(
         r=h["lora_r"],
@@ -182,6 +186,6 @@ def train(
     train_losses = [s["train_loss"] for s in run.steps if "train_loss" in s]
     if train_losses:
         run.metrics["train_loss"] = train_losses[-1]
-    run.metrics["trained_tokens"] = float(sum(len(row["input_ids"]) for row in train_rows) * h["n_epochs"])
+    run.metrics["trained_tokens"] = float(sum(len(row["input_ids"]) for row in encoded) * h["n_epochs"])
     trainer.save_model(str(output / "adapter"))
     return run, trainer.model, tokenizer
