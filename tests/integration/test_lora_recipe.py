@@ -1,15 +1,11 @@
-"""Spike: the self-hosted training recipe, on the CPU, with a tiny model built by the test.
+"""The training recipe of the self-hosted trainer, on the CPU, with a tiny model built by the test.
 
 TRL's `assistant_only_loss` needs `{% generation %}` markers in the chat template, which most real
-templates lack (TRL swaps in its own patched templates only for model families it knows). So the
-recipe computes the loss mask itself, for any template that renders conversations prefix by prefix:
-each trained assistant message's span is the text between the rendering of the messages before it
-(with the generation prompt) and the rendering through it; tokens of the full rendering whose
-characters lie in such a span are trained, everything else (system, user, role headers, and
-assistant messages with `weight: 0`) is not. SFTTrainer takes the pre-tokenized rows
-(`input_ids` + `assistant_masks`) and turns the mask into `labels`.
-
-The recipe lives here until the trainer backend (issue 12) moves it into the package.
+templates lack (TRL swaps in its own patched templates only for model families it knows). So
+`lora_training.encode` computes the loss mask itself (`core.retrain.chat_masks`), and SFTTrainer
+takes the pre-tokenized rows (`input_ids` + `assistant_masks`) and turns the mask into `labels`.
+These tests drive TRL + PEFT directly with that encoding (the first began as the stage-1 spike),
+then the package's own `train` and evaluation.
 """
 
 from __future__ import annotations
@@ -21,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from ragkeeper.adapters.finetuning.lora_training import encode
 from tests.support.tiny_lm import build_tiny_lm
 
 pytestmark = [pytest.mark.ml, pytest.mark.integration]
@@ -45,29 +42,6 @@ def conversation(n: int, *, skipped_first_answer: bool = False) -> list[dict[str
 
 TRAIN = [conversation(n, skipped_first_answer=n % 4 == 0) for n in range(16)]
 VALID = [conversation(n) for n in range(100, 104)]
-
-
-def trained_spans(tokenizer, messages: list[dict[str, Any]]) -> tuple[str, list[tuple[int, int]]]:
-    """The full rendering, and the character spans of the assistant messages that are trained."""
-    plain = [{"role": m["role"], "content": m["content"]} for m in messages]
-    full = tokenizer.apply_chat_template(plain, tokenize=False)
-    spans = []
-    for i, message in enumerate(messages):
-        if message["role"] != "assistant" or message.get("weight", 1) == 0:
-            continue
-        before = tokenizer.apply_chat_template(plain[:i], tokenize=False, add_generation_prompt=True)
-        through = tokenizer.apply_chat_template(plain[: i + 1], tokenize=False)
-        assert through.startswith(before) and full.startswith(through), "template is not prefix-preserving"
-        spans.append((len(before), len(through)))
-    return full, spans
-
-
-def encode(tokenizer, messages: list[dict[str, Any]]) -> dict[str, list[int]]:
-    """`input_ids` of the full rendering and `assistant_masks` (1 = trained token)."""
-    full, spans = trained_spans(tokenizer, messages)
-    encoded = tokenizer(full, add_special_tokens=False, return_offsets_mapping=True)
-    mask = [int(any(start <= a and b <= end for start, end in spans)) for a, b in encoded["offset_mapping"]]
-    return {"input_ids": encoded["input_ids"], "assistant_masks": mask}
 
 
 @pytest.fixture(scope="module")
@@ -177,3 +151,35 @@ def test_lora_trains_on_cpu_reports_validation_loss_per_step_saves_loads_and_gen
     answer = tokenizer.decode(output[0][prompt["input_ids"].shape[1] :], skip_special_tokens=True)
     assert answer.strip()
     assert answer.split()[0] == "Open", answer  # the trained style, not the base model's noise
+
+
+def test_the_packaged_trainer_saves_an_adapter_whose_validation_loss_it_reports(
+    base_model: Path, tmp_path: Path
+):
+    from ragkeeper.adapters.finetuning import lora_evaluation, lora_training
+
+    def jsonl(conversations) -> bytes:
+        return "\n".join(json.dumps({"messages": c}) for c in conversations).encode()
+
+    steps: list[dict[str, float]] = []
+    hyperparameters = {"n_epochs": 3, "batch_size": 4, "learning_rate": 2e-2, "lora_r": 8, "seed": 0}
+    run, model, tokenizer = lora_training.train(
+        str(base_model),
+        jsonl(TRAIN),
+        jsonl(VALID),
+        hyperparameters={**hyperparameters, "max_seq_length": 256},
+        output=tmp_path,
+        eval_steps=4,
+        on_step=steps.append,
+    )
+    assert steps == run.steps and [s["step"] for s in steps if "train_loss" in s] == list(range(1, 13))
+    assert [s["step"] for s in steps if "valid_loss" in s] == [4, 8, 12]
+    trained = lora_evaluation.validation_loss(model, tokenizer, VALID, 256)
+    base = lora_evaluation.validation_loss(lora_training.load_model(str(base_model)), tokenizer, VALID, 256)
+    reloaded = lora_training.load_model(str(base_model), tmp_path / "adapter")
+    assert trained is not None and base is not None and trained < base - 0.3
+    assert lora_evaluation.validation_loss(reloaded, tokenizer, VALID, 256) == pytest.approx(
+        trained, rel=1e-4
+    )
+    answers = lora_evaluation.generate_answers(reloaded, tokenizer, VALID, max_new_tokens=6)
+    assert len(answers) == len(VALID) and all(a.startswith("Open") for a in answers), answers
