@@ -204,12 +204,21 @@ def _free_consecutive_pair() -> int:
     raise RuntimeError("no pair of consecutive free ports found")
 
 
-def start_weaviate(data_dir: Path, port: int | None = None, grpc_port: int | None = None) -> Service:
-    """A single-node Weaviate server on 127.0.0.1; returns once /v1/.well-known/ready answers."""
+def start_weaviate(
+    data_dir: Path,
+    port: int | None = None,
+    grpc_port: int | None = None,
+    extra_env: dict[str, str] | None = None,
+) -> Service:
+    """A single-node Weaviate server on 127.0.0.1; returns once /v1/.well-known/ready answers.
+
+    `extra_env` adds server configuration, e.g. `AUTHENTICATION_APIKEY_*` for API-key authentication.
+    """
     port = port or free_port()
     grpc_port = grpc_port or free_port()
     raft = _free_consecutive_pair()
     env = weaviate_environment(data_dir, grpc_port, [free_port(), free_port(), raft, raft + 1])
+    env.update(extra_env or {})
     command = [str(binary("weaviate")), "--host", "127.0.0.1", "--port", str(port), "--scheme", "http"]
     url = f"http://127.0.0.1:{port}"
     health = "/v1/.well-known/ready"

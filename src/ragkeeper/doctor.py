@@ -6,8 +6,10 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from ragkeeper import factory
+from ragkeeper.core.redaction import redact_url, redact_urls
 from ragkeeper.errors import RagkeeperError, ServiceUnavailable
 from ragkeeper.settings import Settings, config_file
 
@@ -29,7 +31,7 @@ def _check(name: str, probe: Callable[[], str], fix: str | Callable[[Exception],
         return Check(name, True, probe())
     except Exception as error:
         detail = str(error) if isinstance(error, RagkeeperError) else f"{type(error).__name__}: {error}"
-        return Check(name, False, detail, fix(error) if callable(fix) else fix)
+        return Check(name, False, redact_urls(detail), fix(error) if callable(fix) else fix)
 
 
 def _settings_probe() -> str:
@@ -61,16 +63,19 @@ def _weaviate_probe(settings: Settings) -> str:
     import httpx
 
     headers = {"Authorization": f"Bearer {w.api_key.get_secret_value()}"} if w.api_key else {}
-    url = str(w.url).rstrip("/") + "/v1/meta"
+    shown = redact_url(str(w.url))
+    # Like the Weaviate client, which connects to the host and port only: a user:password@ in the
+    # URL would make httpx send Basic credentials in place of the API key.
+    url = urlsplit(str(w.url))._replace(netloc=urlsplit(str(w.url)).netloc.rpartition("@")[2])
     try:
-        response = httpx.get(url, headers=headers, timeout=5)
+        response = httpx.get(urlunsplit(url).rstrip("/") + "/v1/meta", headers=headers, timeout=5)
     except httpx.HTTPError as error:
         raise ServiceUnavailable(
-            f"{w.mode} Weaviate at {w.url} is not reachable ({type(error).__name__})"
+            f"{w.mode} Weaviate at {shown} is not reachable ({type(error).__name__})"
         ) from None
     if response.status_code != 200:
-        raise RagkeeperError(f"{w.url} answered {response.status_code}")
-    return f"{w.mode} {response.json().get('version', '?')} at {w.url}"
+        raise RagkeeperError(f"{shown} answered {response.status_code}")
+    return f"{w.mode} {response.json().get('version', '?')} at {shown}"
 
 
 def _weaviate_fix(settings: Settings) -> str:
@@ -96,8 +101,10 @@ def _prefect_probe() -> str:
         response = httpx.get(api.rstrip("/") + "/admin/version", timeout=5)
         response.raise_for_status()
     except httpx.HTTPError as error:
-        raise ServiceUnavailable(f"Prefect API {api} is not reachable ({type(error).__name__})") from None
-    return f"server {response.json()} at {api}"
+        raise ServiceUnavailable(
+            f"Prefect API {redact_url(api)} is not reachable ({type(error).__name__})"
+        ) from None
+    return f"server {response.json()} at {redact_url(api)}"
 
 
 def _nlp_probe() -> str:

@@ -35,6 +35,10 @@ class UnsupportedDocument(TerminalError):
     """A source object cannot be parsed: unknown type, corrupt, empty, encrypted or too large."""
 
 
+class ObjectChanged(TerminalError):
+    """A source object changed between its listing and its read; the next run takes the new version."""
+
+
 class ModelMissing(TerminalError):
     """A model that parsing or embedding needs is not installed and cannot be fetched."""
 

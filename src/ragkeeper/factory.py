@@ -43,10 +43,12 @@ def make_source(settings: Settings) -> ObjectSource:
     if source_kind(s.uri) == "s3":
         from ragkeeper.adapters.storage.s3 import S3Source
 
-        return S3Source(s.uri, s.include, s.exclude, settings.s3)
+        return S3Source(s.uri, s.include, s.exclude, settings.s3, max_object_bytes=s.max_object_bytes)
     from ragkeeper.adapters.storage.local import LocalFolderSource
 
-    return LocalFolderSource(s.uri, s.include, s.exclude)
+    return LocalFolderSource(
+        s.uri, s.include, s.exclude, follow_symlinks=s.follow_symlinks, max_object_bytes=s.max_object_bytes
+    )
 
 
 def make_parser(settings: Settings) -> Parser:

@@ -49,7 +49,15 @@ class SourceSettings(_Section):
     )
     include: list[str] = Field(default=["*"], description="Glob patterns a key must match (any).")
     exclude: list[str] = Field(default=[], description="Glob patterns that drop a key (any).")
-    max_object_bytes: int = Field(default=50 * 1024 * 1024, gt=0, description="Larger objects are skipped.")
+    max_object_bytes: int = Field(
+        default=50 * 1024 * 1024,
+        gt=0,
+        description="Larger objects are quarantined; a read stops past it whatever size was listed.",
+    )
+    follow_symlinks: bool = Field(
+        default=False,
+        description="Local folders: follow symbolic links whose target is inside the folder (never outside).",
+    )
 
 
 class S3Settings(_Section):

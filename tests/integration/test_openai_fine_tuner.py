@@ -140,4 +140,4 @@ def test_settings_build_the_adapter_and_require_a_key_for_openai(server, monkeyp
     proxied = factory.make_fine_tuner(
         load_settings(openai={"base_url": "https://svc:hunter2@llm.internal:8443/v1", "api_key": KEY})
     )
-    assert proxied.where == "https://llm.internal:8443/v1"  # logged and stored: no credentials
+    assert proxied.where == "https://***@llm.internal:8443/v1"  # logged and stored: no credentials

@@ -5,21 +5,29 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 
-def _command(args: tuple[str, ...]) -> list[str]:
-    return [str(Path(sys.executable).parent / "ragkeeper"), *args]
+def _command(args: tuple[str, ...], prefix: Sequence[str] = ()) -> list[str]:
+    return [*prefix, str(Path(sys.executable).parent / "ragkeeper"), *args]
 
 
 def _environment(env: dict[str, str] | None) -> dict[str, str]:
     return {**os.environ, "COLUMNS": "200", **(env or {})}
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 300):
-    """Run `ragkeeper ARGS` with the test environment (plus `env`); return the CompletedProcess."""
+def run_cli(
+    *args: str,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float = 300,
+    prefix: Sequence[str] = (),
+):
+    """Run `ragkeeper ARGS` with the test environment (plus `env`), behind the command `prefix` if
+    given (e.g. a privilege drop); return the CompletedProcess."""
     return subprocess.run(
-        _command(args),
+        _command(args, prefix),
         env=_environment(env),
         cwd=cwd,
         capture_output=True,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ragkeeper.core.redaction import redact_url, redact_urls
 from ragkeeper.errors import (
     InputRejected,
     RagkeeperError,
@@ -22,6 +23,11 @@ from ragkeeper.settings import OpenAISettings
 
 if TYPE_CHECKING:
     import openai
+
+
+def endpoint(api: OpenAISettings) -> str:
+    """The API's endpoint as errors and records name it: `openai.base_url` without its credentials."""
+    return redact_url(str(api.base_url)).rstrip("/") if api.base_url else "api.openai.com"
 
 
 def translate(
@@ -102,7 +108,7 @@ def retry_after(error: openai.APIStatusError) -> float | None:
 
 
 def one_line(text: str, secret: str | None) -> str:
-    """`text` on one line, with the secret (an API key) masked wherever it appears."""
+    """`text` on one line, with the secret (an API key) and the credentials of any URL masked."""
     if secret:
         text = text.replace(secret, "***")
-    return " ".join(text.split())
+    return " ".join(redact_urls(text).split())

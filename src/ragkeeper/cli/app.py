@@ -20,6 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from ragkeeper import __version__
+from ragkeeper.core.redaction import redact_urls
 from ragkeeper.errors import RagkeeperError, first_line
 from ragkeeper.settings import settings_for_run
 
@@ -182,11 +183,11 @@ def main() -> None:
     try:
         app()
     except RagkeeperError as error:
-        errors.print(f"[red]error:[/red] {escape(str(error))}", highlight=False, markup=True)
+        errors.print(f"[red]error:[/red] {escape(redact_urls(str(error)))}", highlight=False, markup=True)
         sys.exit(2)
     except Exception as error:  # anything unforeseen: still one line (details with --verbose logs)
         errors.print(
-            f"[red]error:[/red] {type(error).__name__}: {escape(first_line(error))}",
+            f"[red]error:[/red] {type(error).__name__}: {escape(redact_urls(first_line(error)))}",
             highlight=False,
             markup=True,
         )

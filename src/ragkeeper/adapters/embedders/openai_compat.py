@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ragkeeper.adapters.openai_errors import translate
+from ragkeeper.adapters.openai_errors import endpoint, translate
 from ragkeeper.adapters.tokens import count_tokens_batch
 from ragkeeper.core.sync.token_batches import plan_token_batches
 from ragkeeper.errors import (
@@ -86,7 +86,7 @@ class OpenAICompatibleEmbedder:
         self._sends_dimensions = supports_dimensions(embed.model)
         self._dimensions: int | None = embed.dimensions if self._sends_dimensions else None
         self._secret = api.api_key.get_secret_value() if api.api_key else os.environ.get("OPENAI_API_KEY")
-        self._where = str(api.base_url).rstrip("/") if api.base_url else "api.openai.com"
+        self._where = endpoint(api)
         self._lock = threading.Lock()
         self._tokens_used = 0
         self._requests_made = 0

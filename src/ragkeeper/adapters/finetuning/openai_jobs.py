@@ -13,10 +13,9 @@ import os
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 from ragkeeper.adapters.embedders.openai_compat import make_client
-from ragkeeper.adapters.openai_errors import translate
+from ragkeeper.adapters.openai_errors import endpoint, translate
 from ragkeeper.core.retrain.jobs import job_metadata, job_order
 from ragkeeper.errors import ConfigError
 from ragkeeper.models import FineTuneJob, JobEvent, JobSpec
@@ -42,8 +41,8 @@ class OpenAIFineTuner:
                 "under [openai] in ragkeeper.toml, or OPENAI_API_KEY), or openai.base_url for another "
                 "provider"
             )
-        endpoint = _without_credentials(str(api.base_url)).rstrip("/") if api.base_url else "api.openai.com"
-        self._where = f"Azure OpenAI at {endpoint}" if api.api_version else endpoint
+        where = endpoint(api)
+        self._where = f"Azure OpenAI at {where}" if api.api_version else where
         self._client = make_client(api, self._secret, lambda: None)
         # Creating a job is not idempotent on the API's side: one attempt per call (see module doc).
         self._create_client = self._client.with_options(max_retries=0)
@@ -171,14 +170,6 @@ def _capped(page: Any, stop: Callable[[Any], bool] | None) -> Iterator[Any]:
             yield item
             if stop is not None and stop(item):
                 return
-
-
-def _without_credentials(url: str) -> str:
-    """The URL without a `user:password@` part: `where` is logged and stored in the registry."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 def _timestamp(value: int | None) -> datetime | None:

@@ -5,8 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from ragkeeper.adapters.storage.capped import read_capped
 from ragkeeper.adapters.storage.filters import key_selected, under_root
-from ragkeeper.errors import ConfigError, ServiceUnavailable, TerminalError, TransientError
+from ragkeeper.core.redaction import redact_urls
+from ragkeeper.errors import (
+    ConfigError,
+    ObjectChanged,
+    RagkeeperError,
+    ServiceUnavailable,
+    TerminalError,
+    TransientError,
+)
 from ragkeeper.models import SourceObject
 from ragkeeper.settings import S3Settings
 
@@ -21,6 +30,7 @@ _TRANSIENT_CODES = {
 }
 _MISSING_BUCKET_CODES = {"NoSuchBucket", "404"}
 _MISSING_OBJECT_CODES = {"NoSuchKey", "NotFound", "404"}
+_CHANGED_CODES = {"PreconditionFailed", "412"}
 _AUTH_CODES = {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "403", "ExpiredToken"}
 
 
@@ -84,7 +94,7 @@ def translate_s3_error(error: Exception, what: str) -> Exception:
     )
 
     if isinstance(error, EndpointConnectionError | ConnectTimeoutError):
-        return ServiceUnavailable(f"{what}: cannot reach the S3 endpoint ({error})")
+        return ServiceUnavailable(f"{what}: cannot reach the S3 endpoint ({redact_urls(str(error))})")
     if isinstance(error, ReadTimeoutError | HTTPClientError | ResponseStreamingError):
         return TransientError(f"{what}: the S3 connection failed or timed out ({type(error).__name__})")
     if isinstance(error, NoCredentialsError | PartialCredentialsError | ProfileNotFound):
@@ -102,15 +112,24 @@ def translate_s3_error(error: Exception, what: str) -> Exception:
             return TransientError(f"{what}: S3 is throttling or failing ({code})")
         return TerminalError(f"{what}: S3 error {code}")
     if isinstance(error, BotoCoreError):
-        return TerminalError(f"{what}: {type(error).__name__}: {error}")
+        return TerminalError(f"{what}: {type(error).__name__}: {redact_urls(str(error))}")
     return error
 
 
 class S3Source:
     """Lists and reads the objects under an S3 prefix."""
 
-    def __init__(self, uri: str, include: Sequence[str], exclude: Sequence[str], settings: S3Settings):
+    def __init__(
+        self,
+        uri: str,
+        include: Sequence[str],
+        exclude: Sequence[str],
+        settings: S3Settings,
+        *,
+        max_object_bytes: int | None = None,
+    ):
         self._bucket, prefix = parse_s3_uri(uri)
+        self._max_bytes = max_object_bytes
         # A prefix names a folder: `s3://b/docs` must not also list `docs-old/...`.
         self._prefix = prefix if not prefix or prefix.endswith("/") else prefix + "/"
         self._include = list(include)
@@ -156,12 +175,25 @@ class S3Source:
         return self._object(key, head["ContentLength"], head["ETag"], head.get("LastModified"))
 
     def read(self, obj: SourceObject) -> bytes:
-        """The object's bytes."""
+        """The bytes of the version that was listed (`IfMatch` its ETag), streamed up to `max_object_bytes`.
+
+        ObjectChanged if the object was rewritten since: indexing its new bytes under the listed ETag
+        would let a later revert to that ETag go unnoticed. UnsupportedDocument past the size cap.
+        """
         key = self._key(obj.uri)
+        condition = {"IfMatch": f'"{obj.etag}"'} if obj.etag else {}
         try:
-            response = self._client.get_object(Bucket=self._bucket, Key=key)
-            return response["Body"].read()
+            body = self._client.get_object(Bucket=self._bucket, Key=key, **condition)["Body"]
+            try:
+                return read_capped(body.read, obj.uri, self._max_bytes)
+            finally:
+                body.close()  # past the cap: drop the connection rather than drain the rest
+        except RagkeeperError:
+            raise
         except Exception as error:
+            if s3_error_code(error) in _CHANGED_CODES:
+                message = f"{obj.uri} changed since it was listed; the next run reads it again"
+                raise ObjectChanged(message) from None
             raise translate_s3_error(error, f"reading {obj.uri}") from None
 
     def _key(self, uri: str) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from ragkeeper.core.redaction import redact_url, redact_urls
 from ragkeeper.errors import (
     ConfigError,
     RagkeeperError,
@@ -52,7 +53,7 @@ def translate_weaviate_error(error: Exception, what: str) -> RagkeeperError:
         WeaviateTimeoutError,
     )
 
-    detail = first_line(error, 200)
+    detail = redact_urls(first_line(error, 200))
     if isinstance(error, WeaviateConnectionError | WeaviateStartUpError | WeaviateGRPCUnavailableError):
         return ServiceUnavailable(f"{what}: Weaviate is not reachable ({detail})")
     if isinstance(error, WeaviateTimeoutError | WeaviateRetryError):
@@ -106,7 +107,7 @@ def connect(settings: WeaviateSettings) -> Any:
             return _connect_embedded(settings, config)
         url = urlparse(str(settings.url))
         if not url.hostname:
-            raise ConfigError(f"weaviate.url {settings.url} has no host")
+            raise ConfigError(f"weaviate.url {redact_url(str(settings.url))} has no host")
         secure = url.scheme == "https"
         auth = Auth.api_key(settings.api_key.get_secret_value()) if settings.api_key else None
         if settings.mode == "cloud":
