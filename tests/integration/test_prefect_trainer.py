@@ -20,6 +20,12 @@ from tests.support.s3 import minio_settings
 pytestmark = pytest.mark.integration
 
 
+def s3_settings(endpoint_url: str) -> S3Settings:
+    """The S3 settings section the environment of `minio_settings` gives."""
+    names = minio_settings(endpoint_url).items()
+    return S3Settings.model_validate({k.removeprefix("RAGKEEPER_S3__").lower(): v for k, v in names})
+
+
 @pytest.fixture
 def trainer(prefect_server, minio, bucket, tmp_path):
     """A PrefectTrainer on a deployment of `train-style-model` whose work pool has no worker."""
@@ -40,9 +46,7 @@ def trainer(prefect_server, minio, bucket, tmp_path):
             [prefect, *args], env=env, cwd=REPO, capture_output=True, text=True, timeout=300, check=False
         )
         assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    s3 = S3Settings(
-        **{k.removeprefix("RAGKEEPER_S3__").lower(): v for k, v in minio_settings(minio.url).items()}
-    )
+    s3 = s3_settings(minio.url)
     with temporary_settings(updates={PREFECT_API_URL: prefect_server.url}):
         yield PrefectTrainer(TrainerSettings(artifacts_uri=f"s3://{bucket}/training"), s3)
 
@@ -79,9 +83,7 @@ def test_one_run_per_version_found_by_tags_and_cancelled(trainer, s3_client, buc
 def test_a_missing_training_deployment_is_one_clear_line(prefect_server, minio):
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    s3 = S3Settings(
-        **{k.removeprefix("RAGKEEPER_S3__").lower(): v for k, v in minio_settings(minio.url).items()}
-    )
+    s3 = s3_settings(minio.url)
     with temporary_settings(updates={PREFECT_API_URL: prefect_server.url}):
         tuner = PrefectTrainer(TrainerSettings(deployment="train-style-model/nowhere"), s3)
         with pytest.raises(ConfigError, match="training deployment 'train-style-model/nowhere' not found"):
