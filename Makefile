@@ -11,6 +11,11 @@ UV_VERSION := 0.13.9
 BIN := $(VENV)/bin
 UV := $(BIN)/uv
 STAMP := $(VENV)/.installed
+# The ML extras (torch, transformers, TRL, PEFT, sentence-transformers) live in a second virtualenv built
+# from their own hashed lock; `make demo` never touches it.
+VENV_ML ?= .venv-ml
+BIN_ML := $(VENV_ML)/bin
+STAMP_ML := $(VENV_ML)/.installed
 DEMO_DATA ?= $(CURDIR)/.demo
 DEMO_QUERY ?= how do I rotate the API keys?
 BENCH_DOCS ?= 2000
@@ -24,8 +29,9 @@ export DO_NOT_TRACK ?= 1
 export GX_ANALYTICS_ENABLED ?= false
 export UNSTRUCTURED_DISABLE_NOTICE ?= 1
 export SCARF_NO_ANALYTICS ?= true
+export HF_HUB_DISABLE_TELEMETRY ?= 1
 
-.PHONY: help install services demo test test-unit bench bench-peer peer-install peer-lock lint format lock services-up services-down clean
+.PHONY: help install install-ml services demo test test-unit test-ml bench bench-peer peer-install peer-lock lint format lock lock-ml services-up services-down clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  \033[36m%-14s\033[0m %s\n",$$1,$$2}'
@@ -43,6 +49,17 @@ $(STAMP): $(UV) requirements.lock pyproject.toml
 
 install: $(STAMP) ## Create .venv from the hashed lock file (runs only when the lock changes)
 
+$(STAMP_ML): $(UV) requirements-ml.lock pyproject.toml
+	@[ -x $(BIN_ML)/python ] || $(PYTHON) -m venv --without-pip $(VENV_ML)
+	@# --compile-bytecode costs ~90 s per install, but without it (PYTHONDONTWRITEBYTECODE) every process
+	@# that imports torch + transformers spends ~50 s compiling them again.
+	$(UV) pip sync --quiet --python $(BIN_ML)/python --require-hashes --compile-bytecode requirements-ml.lock
+	$(UV) pip install --quiet --python $(BIN_ML)/python --no-deps -e .
+	$(BIN_ML)/python -m ragkeeper.adapters.spacy_model
+	@touch $@
+
+install-ml: $(STAMP_ML) ## Create .venv-ml (main lock + torch/TRL/PEFT/sentence-transformers, several GB) from requirements-ml.lock
+
 services: ## Build the pinned MinIO and Weaviate (`go install`) and ElasticMQ (Maven), cached in ~/.cache/ragkeeper
 	@bash infra/install-services.sh
 
@@ -51,8 +68,12 @@ demo: install ## Ingest examples/corpus into Weaviate Embedded and run a sample 
 	RAGKEEPER_WEAVIATE__EMBEDDED_DATA_DIR=$(DEMO_DATA)/weaviate $(BIN)/ragkeeper ingest examples/corpus
 	RAGKEEPER_WEAVIATE__EMBEDDED_DATA_DIR=$(DEMO_DATA)/weaviate $(BIN)/ragkeeper query "$(DEMO_QUERY)" --limit 3
 
-test: install services ## Run the whole suite (unit, integration on real MinIO/Weaviate/Prefect, e2e)
-	$(BIN)/pytest
+test: install install-ml services ## Run the whole suite: unit, integration, e2e in .venv; the `ml` tests in .venv-ml
+	$(BIN)/pytest -m "not ml"
+	$(BIN_ML)/pytest -m ml
+
+test-ml: install-ml services ## Run only the `ml` tests (tiny LoRA training, local embedding model) in .venv-ml
+	$(BIN_ML)/pytest -m ml
 
 test-unit: install ## Run only the fast unit tests
 	$(BIN)/pytest tests/unit
@@ -75,18 +96,26 @@ peer-lock: $(UV) ## Re-resolve benchmarks/peer/requirements.lock from requiremen
 	$(UV) pip compile benchmarks/peer/requirements.in --generate-hashes --python-version 3.11 \
 	  --override infra/overrides.txt --no-header --quiet -o $(PEER_LOCK)
 
-lint: install ## ruff (lint + format check) and pyright
+lint: install install-ml ## ruff (lint + format check) and pyright (against .venv-ml, which has every extra)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pyright
+	$(BIN)/pyright --pythonpath $(BIN_ML)/python
 
 format: install ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-lock: $(UV) ## Re-resolve requirements.lock from pyproject.toml
+lock: $(UV) ## Re-resolve requirements.lock and requirements-ml.lock from pyproject.toml
 	$(UV) pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 \
 	  --override infra/overrides.txt --no-header --quiet -o requirements.lock
+	$(MAKE) --no-print-directory lock-ml
+
+lock-ml: $(UV) ## Re-resolve only requirements-ml.lock (the main lock's pins as constraints)
+	@# --no-config: [tool.uv] override-dependencies (torch away) must not apply to the ML lock; the main
+	@# lock as constraints keeps every shared package at the same version in both virtualenvs.
+	$(UV) pip compile --no-config pyproject.toml --extra dev --extra local --extra train --generate-hashes \
+	  --python-version 3.11 --override infra/overrides-ml.txt -c requirements.lock --no-header --quiet \
+	  -o requirements-ml.lock
 
 services-up: install services ## Start MinIO (:9000), Weaviate (:8080/:50051) and Prefect (:4200) in the background
 	$(BIN)/python infra/devservices.py up --prefect
@@ -94,5 +123,5 @@ services-up: install services ## Start MinIO (:9000), Weaviate (:8080/:50051) an
 services-down: ## Stop what services-up started
 	$(PYTHON) infra/devservices.py down
 
-clean: ## Remove the virtualenv and demo data (the service build cache stays)
-	rm -rf $(VENV) $(PEER_VENV) $(DEMO_DATA) .pytest_cache .ruff_cache
+clean: ## Remove the virtualenvs and demo data (the service build cache stays)
+	rm -rf $(VENV) $(VENV_ML) $(PEER_VENV) $(DEMO_DATA) .pytest_cache .ruff_cache

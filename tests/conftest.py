@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 import uuid
@@ -17,6 +18,10 @@ os.environ.update(
         "UNSTRUCTURED_DISABLE_NOTICE": "1",
         "SCARF_NO_ANALYTICS": "true",
         "PREFECT_LOGGING_LEVEL": "WARNING",
+        # Hugging Face (transformers, TRL, datasets): no telemetry, no Hub look-ups; models come from folders.
+        "HF_HUB_DISABLE_TELEMETRY": "1",
+        "HF_HUB_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
     }
 )
 for name in [n for n in os.environ if n.startswith("RAGKEEPER_") and n != "RAGKEEPER_SERVICES_DIR"]:
@@ -31,6 +36,16 @@ sys.path.insert(0, str(REPO / "infra"))
 import devservices  # infra/devservices.py, stdlib only
 
 from tests.support.s3 import minio_client, minio_settings
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`ml` tests need torch: outside the ML virtualenv they are skipped with the way to run them."""
+    if importlib.util.find_spec("torch") is not None:
+        return
+    skip = pytest.mark.skip(reason="needs the ML virtualenv: `make install-ml`; `.venv-ml/bin/pytest -m ml`")
+    for item in items:
+        if "ml" in item.keywords:
+            item.add_marker(skip)
 
 
 @pytest.fixture(autouse=True)

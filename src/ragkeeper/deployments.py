@@ -10,6 +10,8 @@ committed prefect.yaml equal to what the default settings render.
              last attempt was interrupted or failed for a reason that may pass.
 - reconcile: drift repair on `schedule.reconcile_cron`; skips when another run is writing.
 - retrain:   fine-tunes changed style datasets on `schedule.retrain_cron`.
+- train-style-model: one LoRA training run of the self-hosted trainer (`retrain.backend = "trl"`),
+             started by `retrain`, on its own work pool (`retrain.trainer.work_pool`, where the GPU is).
 """
 
 from __future__ import annotations
@@ -33,11 +35,12 @@ class DeploymentSpec:
     description: str
     parameters: dict[str, Any] = field(default_factory=dict)
     triggers: tuple[dict[str, Any], ...] = ()
+    work_pool: str | None = None  # None: `schedule.work_pool`
 
     @property
     def flow_name(self) -> str:
-        """The flow's name (the last part of the entrypoint)."""
-        return self.entrypoint.rsplit(".", 1)[-1]
+        """The flow's name (the last part of the entrypoint, with dashes for underscores)."""
+        return self.entrypoint.rsplit(".", 1)[-1].replace("_", "-")
 
 
 def reindex_trigger(collection: str) -> dict[str, Any]:
@@ -55,8 +58,9 @@ def reindex_trigger(collection: str) -> dict[str, Any]:
 
 
 def deployment_specs(settings: Settings) -> list[DeploymentSpec]:
-    """The four deployments, with the schedules of `settings.schedule`."""
+    """The five deployments, with the schedules of `settings.schedule`."""
     schedule = settings.schedule
+    trainer = settings.retrain.trainer
     return [
         DeploymentSpec(
             "scheduled",
@@ -86,6 +90,13 @@ def deployment_specs(settings: Settings) -> list[DeploymentSpec]:
             schedule.retrain_cron,
             "Fine-tune the style model of every changed dataset",
         ),
+        DeploymentSpec(
+            trainer.deployment.split("/", 1)[-1],
+            "ragkeeper.flows.train_style_model.train_style_model",
+            None,
+            "One LoRA training run (TRL + PEFT) of a style dataset version; started by retrain",
+            work_pool=trainer.work_pool,
+        ),
     ]
 
 
@@ -99,7 +110,7 @@ def render_prefect_yaml(settings: Settings) -> str:
             "description": spec.description,
             "tags": list(settings.schedule.tags),
             "parameters": spec.parameters,
-            "work_pool": {"name": settings.schedule.work_pool},
+            "work_pool": {"name": spec.work_pool or settings.schedule.work_pool},
             "schedules": [{"cron": spec.cron, "timezone": settings.schedule.timezone}] if spec.cron else [],
         }
         if spec.triggers:

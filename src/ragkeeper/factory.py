@@ -248,7 +248,15 @@ def make_dataset_checker(settings: Settings) -> DatasetChecker:
 
 
 def make_fine_tuner(settings: Settings) -> FineTuner:
-    """The fine-tuning backend: the OpenAI fine-tuning API at `openai.base_url` (Azure with api_version)."""
+    """The fine-tuning backend of `retrain.backend`.
+
+    `openai`: the OpenAI fine-tuning API at `openai.base_url` (Azure with api_version); `trl`: the
+    self-hosted trainer's Prefect deployment.
+    """
+    if settings.retrain.backend == "trl":
+        from ragkeeper.adapters.finetuning.prefect_trainer import PrefectTrainer
+
+        return PrefectTrainer(settings.retrain.trainer, settings.s3)
     from ragkeeper.adapters.finetuning.openai_jobs import OpenAIFineTuner
 
     return OpenAIFineTuner(settings.openai)

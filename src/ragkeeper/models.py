@@ -324,6 +324,8 @@ class JobSpec:
     batch_size: int | None = None
     learning_rate_multiplier: float | None = None
     suffix: str | None = None
+    # The self-hosted trainer's extra inputs: hyperparameters, format_check, current_adapter_uri.
+    trainer_options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -376,6 +378,10 @@ class ModelRecord:
     created_at: datetime
     metrics: dict[str, float] = field(default_factory=dict)
     provider: str = ""
+    # promoted: may be current (the last promoted one is); rejected: by the evaluation gate or a person;
+    # rolled_back: was current until a person rolled it back. `evaluation` says why, in one line.
+    status: str = "promoted"
+    evaluation: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -416,7 +422,9 @@ class RetrainOutcome:
 
     `status`: `unchanged`, `invalid`, `over_budget`, `would_start` (dry run), `succeeded`, `failed`,
     `cancelled`, `running` (the job goes on; the next run attaches), `not_retried` (earlier jobs of
-    this version failed) or `error`. `job_action`: `started` or `attached` when a job is involved.
+    this version failed), `rejected` (by the evaluation gate), `superseded` (the dataset changed while
+    the job ran), `held_back` (this version's model was rejected or rolled back before), `busy` (another
+    run holds the dataset's lease) or `error`. `job_action`: `started` or `attached` when a job is involved.
     """
 
     dataset: str
@@ -433,7 +441,15 @@ class RetrainOutcome:
     @property
     def ok(self) -> bool:
         """Whether nothing needs a person's attention (refusals, failures and errors do)."""
-        return self.status in ("unchanged", "would_start", "succeeded", "running")
+        return self.status in (
+            "unchanged",
+            "would_start",
+            "succeeded",
+            "running",
+            "superseded",
+            "held_back",
+            "busy",
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -311,3 +311,7 @@ class ModelRegistry(Protocol):
     def note_job(self, record: JobRecord) -> bool:
         """Update a job's bookkeeping (`announced` is never unset); False when nothing changes."""
         ...
+
+    def set_status(self, job_id: str, status: str, note: str) -> bool:
+        """Give a recorded model a status (promoted: current again); whether it changed."""
+        ...

@@ -355,11 +355,39 @@ _DATASET_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
 
 class HyperparameterSettings(_Section):
-    """Fine-tuning hyperparameters; unset means the provider's `auto`."""
+    """Fine-tuning hyperparameters; unset means the provider's `auto` (`openai`) or the trainer's default.
+
+    The first three apply to both backends; the others only to the self-hosted trainer (`trl`).
+    """
 
     n_epochs: int | None = Field(default=None, ge=1, le=50)
     batch_size: int | None = Field(default=None, ge=1, le=256)
     learning_rate_multiplier: float | None = Field(default=None, gt=0, le=10)
+    learning_rate: float | None = Field(default=None, gt=0, le=1, description="trl: default 2e-4.")
+    lora_r: int | None = Field(default=None, ge=1, le=1024, description="trl: LoRA rank, default 16.")
+    lora_alpha: int | None = Field(default=None, ge=1, description="trl: LoRA alpha, default 2 x r.")
+    lora_dropout: float | None = Field(default=None, ge=0, lt=1, description="trl: default 0.05.")
+    lora_target_modules: list[str] | None = Field(
+        default=None, description='trl: module names, or ["all-linear"] (the default).'
+    )
+    max_seq_length: int | None = Field(default=None, ge=16, description="trl: tokens per example, 1024.")
+    seed: int | None = Field(default=None, ge=0, description="trl: default 42.")
+
+
+class FormatCheckSettings(_Section):
+    """A check on generated answers: valid JSON, JSON matching a schema, or text matching a regex."""
+
+    kind: Literal["json", "json_schema", "regex"]
+    json_schema: dict[str, Any] | None = Field(default=None, description="For kind json_schema.")
+    pattern: str | None = Field(default=None, description="For kind regex: must match the whole answer.")
+
+    @model_validator(mode="after")
+    def _needs_its_argument(self) -> FormatCheckSettings:
+        if self.kind == "json_schema" and self.json_schema is None:
+            raise ValueError("format_check kind json_schema needs json_schema")
+        if self.kind == "regex" and not self.pattern:
+            raise ValueError("format_check kind regex needs pattern")
+        return self
 
 
 class StyleDatasetSettings(_Section):
@@ -375,6 +403,38 @@ class StyleDatasetSettings(_Section):
     )
     max_tokens_per_example: int | None = Field(
         default=None, ge=1, description="Token limit of one example; unset: the base model's known limit."
+    )
+    format_check: FormatCheckSettings | None = Field(
+        default=None, description="Evaluation gate: answers to validation prompts must pass this check."
+    )
+
+
+class TrainerSettings(_Section):
+    """The self-hosted trainer (`retrain.backend = "trl"`): its deployment and what it writes."""
+
+    artifacts_uri: str = Field(
+        default_factory=lambda: str(_data_home() / "ragkeeper" / "training"),
+        description="Adapters, tokenizer, logs and metrics, under <dataset>/<fingerprint>/: folder or s3://.",
+    )
+    deployment: str = Field(
+        default="train-style-model/gpu", description="The training deployment (flow/deployment name)."
+    )
+    work_pool: str = Field(default="ragkeeper-gpu", description="Work pool of the training deployment.")
+    eval_steps: int = Field(default=10, ge=1, description="Validation loss every this many steps.")
+    max_new_tokens: int = Field(default=128, ge=1, description="Answer length for the format checks.")
+
+
+class GateSettings(_Section):
+    """The evaluation gate a new model passes before it becomes current."""
+
+    max_loss_increase: float = Field(
+        default=0.02, ge=0, description="Reject when validation loss is worse than current x (1 + this)."
+    )
+    max_format_drop: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="Reject when the share of answers passing the format check drops more.",
     )
 
 
@@ -409,6 +469,19 @@ class RetrainSettings(_Section):
     )
     max_attempts_per_version: int = Field(
         default=1, ge=1, description="Jobs tried for one dataset version before failures stop new attempts."
+    )
+    backend: Literal["openai", "trl"] = Field(
+        default="openai", description="openai: the fine-tuning API; trl: the self-hosted LoRA trainer."
+    )
+    trainer: TrainerSettings = TrainerSettings()
+    gate: GateSettings = GateSettings()
+    lease_seconds: float = Field(
+        default=120.0, ge=60, description="Per-dataset lease, renewed while held; a killed run frees it then."
+    )
+    lease_wait_seconds: float = Field(
+        default=900.0,
+        ge=0,
+        description="How long a run waits for another run's dataset lease, then skips it.",
     )
 
     @model_validator(mode="after")

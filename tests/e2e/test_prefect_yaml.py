@@ -15,7 +15,13 @@ from tests.support.index import chunk_identities
 
 pytestmark = pytest.mark.e2e
 
-DEPLOYMENTS = ("ingest/scheduled", "reindex/on-change", "reconcile/scheduled", "retrain/scheduled")
+DEPLOYMENTS = (
+    "ingest/scheduled",
+    "reindex/on-change",
+    "reconcile/scheduled",
+    "retrain/scheduled",
+    "train-style-model/gpu",
+)
 
 
 def _prefect(*args: str, env: dict[str, str], timeout: float = 180) -> subprocess.CompletedProcess[str]:
@@ -51,9 +57,11 @@ def test_prefect_deploy_creates_the_deployments_and_a_worker_runs_them(
         "PREFECT_WORKER_QUERY_SECONDS": "1",
     }
     yaml_file = tmp_path / "prefect.yaml"
-    yaml_file.write_text((REPO / "prefect.yaml").read_text().replace("name: ragkeeper\n", f"name: {pool}\n"))
-    created = _prefect("work-pool", "create", pool, "--type", "process", env=env)
-    assert created.returncode == 0, created.stdout + created.stderr
+    rendered = (REPO / "prefect.yaml").read_text().replace("name: ragkeeper\n", f"name: {pool}\n")
+    yaml_file.write_text(rendered.replace("name: ragkeeper-gpu\n", f"name: {pool}-gpu\n"))
+    for name in (pool, f"{pool}-gpu"):  # the training deployment has a work pool of its own
+        created = _prefect("work-pool", "create", name, "--type", "process", env=env)
+        assert created.returncode == 0, created.stdout + created.stderr
 
     deployed = _prefect("--no-prompt", "deploy", "--all", "--prefect-file", str(yaml_file), env=env)
     assert deployed.returncode == 0, deployed.stdout[-3000:] + deployed.stderr[-3000:]
@@ -62,7 +70,10 @@ def test_prefect_deploy_creates_the_deployments_and_a_worker_runs_them(
     deployments = {
         name: httpx.get(f"{api}/deployments/name/{name}", timeout=10).json() for name in DEPLOYMENTS
     }
-    assert {d["work_pool_name"] for d in deployments.values()} == {pool}
+    assert {name: d["work_pool_name"] for name, d in deployments.items()} == {
+        **dict.fromkeys(DEPLOYMENTS[:4], pool),
+        "train-style-model/gpu": f"{pool}-gpu",
+    }
     assert deployments["ingest/scheduled"]["schedules"][0]["schedule"]["cron"] == "0 * * * *"
     assert deployments["reindex/on-change"]["schedules"] == []
     automations = httpx.post(f"{api}/automations/filter", json={}, timeout=10).json()

@@ -33,6 +33,7 @@ def cli_env(server, prefect_server, tmp_path) -> dict[str, str]:
         "RAGKEEPER_RETRAIN__REGISTRY": str(tmp_path / "models.json"),
         "RAGKEEPER_RETRAIN__POLL_INTERVAL_SECONDS": "0.05",
         "RAGKEEPER_RETRAIN__MAX_POLL_INTERVAL_SECONDS": "0.2",
+        "RAGKEEPER_RETRAIN__LEASE_SECONDS": "60",  # a SIGKILLed run holds its dataset's lease until then
     }
 
 

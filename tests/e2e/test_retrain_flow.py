@@ -238,7 +238,8 @@ def test_a_second_job_of_one_version_is_cancelled_and_reported_without_a_failure
     """What two runs racing past the lookup leave when the loser could not cancel its own job."""
     name, _ = one_dataset(retrain_env, tmp_path, "twins")
     fingerprint = retrain(dry_run=True).outcomes[0].fingerprint
-    server.finetune.timing = JobTiming(validating=0.05, queued=0.05, running=2.0, steps=3)
+    # long enough to outlast the run's set-up (lease, reads, checks) on a loaded machine
+    server.finetune.timing = JobTiming(validating=0.05, queued=0.05, running=8.0, steps=3)
     tuner = OpenAIFineTuner(load_settings().openai)
     training = tuner.upload("twins.jsonl", valid_dataset(12))
     first = tuner.create_job(JobSpec(name, fingerprint, BASE_MODEL), training, None)

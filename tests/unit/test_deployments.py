@@ -23,10 +23,14 @@ def test_schedules_work_pool_and_trigger_come_from_settings():
     )
     document = yaml.safe_load(render_prefect_yaml(settings))
     by_entry = {d["entrypoint"].rsplit(".", 1)[-1]: d for d in document["deployments"]}
-    assert set(by_entry) == {"ingest", "reindex", "reconcile", "retrain"}
+    assert set(by_entry) == {"ingest", "reindex", "reconcile", "retrain", "train_style_model"}
     assert by_entry["ingest"]["schedules"] == [{"cron": "*/5 * * * *", "timezone": "Europe/Paris"}]
     assert by_entry["retrain"]["schedules"] == []
-    assert {d["work_pool"]["name"] for d in document["deployments"]} == {"k8s"}
+    pools = {d["entrypoint"].rsplit(".", 1)[-1]: d["work_pool"]["name"] for d in document["deployments"]}
+    assert pools == {
+        **dict.fromkeys(["ingest", "reindex", "reconcile", "retrain"], "k8s"),
+        "train_style_model": "ragkeeper-gpu",
+    }
     trigger = by_entry["reindex"]["triggers"][0]
     assert trigger["match"] == {"prefect.resource.id": "ragkeeper.collection.Handbook"}
     assert trigger["expect"] == ["ragkeeper.source.changed"]
@@ -41,3 +45,11 @@ def test_every_entrypoint_is_a_flow_with_the_declared_parameters():
         flow = load_flow_from_entrypoint(spec.entrypoint)
         assert flow.name == spec.flow_name
         assert set(spec.parameters) <= set(flow.parameters.properties)
+
+
+def test_the_training_deployment_has_its_own_work_pool_and_name_from_the_trainer_settings():
+    settings = load_settings(
+        retrain={"trainer": {"deployment": "train-style-model/a100", "work_pool": "gpus"}}
+    )
+    (training,) = [spec for spec in deployment_specs(settings) if spec.flow_name == "train-style-model"]
+    assert (training.name, training.work_pool, training.cron) == ("a100", "gpus", None)

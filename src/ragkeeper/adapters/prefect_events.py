@@ -1,8 +1,9 @@
 """Prefect events about fine-tuning, so that automations can react to a new model or a failure.
 
 Every event's resource is the dataset (`ragkeeper.dataset.<name>`); emitted inside a flow run, Prefect
-relates it to the run as well. Names: `ragkeeper.finetune.started`, `.succeeded`, `.failed` and
-`.refused` (the dataset was invalid or over budget; no job was created).
+relates it to the run as well. Names: `ragkeeper.finetune.started`, `.succeeded`, `.failed`,
+`.refused` (the dataset was invalid or over budget; no job was created) and `.rejected` (the
+evaluation gate kept the new model from becoming current).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 EVENT_PREFIX = "ragkeeper.finetune."
-KINDS = ("started", "succeeded", "failed", "refused")
+KINDS = ("started", "succeeded", "failed", "refused", "rejected")
 
 
 def dataset_resource_id(dataset: str) -> str:

@@ -1,4 +1,4 @@
-"""Retraining commands: retrain (fine-tune changed style datasets) and models (the registry)."""
+"""Retraining command: retrain (fine-tune changed style datasets; `ragkeeper models` is in cli/models)."""
 
 from __future__ import annotations
 
@@ -87,69 +87,3 @@ def retrain(
                 f"{artifact_key('retrain-validation', outcome.dataset)}"
             )
     raise typer.Exit(0 if summary.ok else 1)
-
-
-@app.command(rich_help_panel="Retraining")
-def models(
-    as_json: Annotated[bool, typer.Option("--json", help="Print the registry as JSON.")] = False,
-    dataset: Annotated[str | None, typer.Option("--dataset", help="Only this dataset's models.")] = None,
-) -> None:
-    """Show the model registry: every fine-tuned model, the current one of each dataset marked."""
-    import dataclasses
-    import json
-
-    from rich.markup import escape
-
-    from ragkeeper import runtime
-    from ragkeeper.core.retrain.registry import current_models
-
-    registry = runtime.model_registry(load_settings())
-    records = [r for r in registry.models() if dataset is None or r.dataset == dataset]
-    failed = [f for f in registry.failed_jobs() if dataset is None or f.dataset == dataset]
-    current = {record.job_id for record in current_models(records).values()}
-    if as_json:
-        body = {
-            "registry": registry.location,
-            "models": [
-                {
-                    **dataclasses.asdict(r),
-                    "created_at": r.created_at.isoformat(),
-                    "current": r.job_id in current,
-                }
-                for r in records
-            ],
-            "failed_jobs": [
-                {**dataclasses.asdict(f), "finished_at": f.finished_at.isoformat()} for f in failed
-            ],
-        }
-        print(json.dumps(body, indent=2))
-        return
-    if not records:
-        console.print(f"no fine-tuned models recorded yet in {escape(registry.location)}")
-    else:
-        table = Table(title=escape(f"models in {registry.location}"))
-        columns = ("dataset", "current", "model", "base model", "job", "created", "fingerprint", "metrics")
-        for column in columns:
-            table.add_column(column, overflow="fold" if column in ("model", "job") else "ellipsis")
-        for r in sorted(records, key=lambda r: (r.dataset, r.created_at)):
-            metrics = ", ".join(f"{k}={v:g}" for k, v in sorted(r.metrics.items()))
-            table.add_row(
-                r.dataset,
-                "[green]current[/green]" if r.job_id in current else "",
-                escape(r.model_id),
-                escape(r.base_model),
-                r.job_id,
-                r.created_at.strftime("%Y-%m-%d %H:%M"),
-                r.fingerprint[:12],
-                escape(metrics),
-            )
-        console.print(table)
-    if failed:
-        ended = Table(
-            "dataset", "job", "status", "finished", "reason", title="jobs that ended without a model"
-        )
-        for f in failed[-10:]:
-            ended.add_row(
-                f.dataset, f.job_id, f.status, f.finished_at.strftime("%Y-%m-%d %H:%M"), escape(f.reason)
-            )
-        console.print(ended)

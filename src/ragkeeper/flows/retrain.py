@@ -1,9 +1,11 @@
 """The `retrain` flow: fine-tune a style model when its dataset changes, once, and record it.
 
-Per dataset: fingerprint -> unchanged? -> check -> estimate -> start or attach to the job. Then every
-job is followed together, polling with backoff for at most `retrain.max_follow_seconds`; a job still
-running then is left to the next run, which attaches to it by fingerprint and logs only the events
-this run did not. Shared connections are closed when the run ends, however it ends.
+Per dataset: lease -> fingerprint -> unchanged? -> check -> estimate -> start or attach to the job.
+Then every job is followed together, polling with backoff for at most `retrain.max_follow_seconds`; a
+job still running then is left to the next run, which attaches to it by fingerprint and logs only the
+events this run did not. A job that ends is judged against the dataset as it is then (still the
+latest version?) and by the evaluation gate. Each dataset's lease is held until the run ends, and
+shared connections are closed when it ends, however it ends.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 
 from prefect import flow, get_run_logger
@@ -22,14 +25,18 @@ from ragkeeper.core.retrain.jobs import failure_reason
 from ragkeeper.errors import ConfigError, RagkeeperError
 from ragkeeper.models import FineTuneJob, JobEvent, JobSpec, RetrainOutcome, RetrainSummary
 from ragkeeper.settings import Settings, StyleDatasetSettings, load_settings
-from ragkeeper.tasks.finetune_tasks import poll_job, record_result, remember_progress, start_or_attach
+from ragkeeper.tasks.finetune_tasks import poll_job, remember_progress, start_or_attach
+from ragkeeper.tasks.result_tasks import record_result
+from ragkeeper.tasks.retrain_lease import dataset_lease
 from ragkeeper.tasks.retrain_report_tasks import publish_retrain_report
 from ragkeeper.tasks.retrain_tasks import (
     check_dataset,
     current_model_of,
+    earlier_verdict,
     job_spec,
     read_dataset,
     report_refusal,
+    with_model_to_compare,
 )
 
 
@@ -38,6 +45,7 @@ class _Followed:
     """A job being followed in this run, and what it has shown so far."""
 
     spec: JobSpec
+    dataset: StyleDatasetSettings
     job_id: str
     outcome: RetrainOutcome
     logged_before: str | None = None  # the newest event an earlier run logged
@@ -68,27 +76,48 @@ def retrain(dataset: str | None = None, dry_run: bool = False) -> RetrainSummary
     """Retrain the style model of every changed dataset (or only `dataset`); `dry_run` uploads nothing."""
     settings = load_settings()
     try:
-        prepared = [_prepare(settings, chosen, dry_run) for chosen in select_datasets(settings, dataset)]
-        summary = RetrainSummary(outcomes=tuple(_follow(settings, prepared)), dry_run=dry_run)
+        with ExitStack() as leases:
+            chosen = select_datasets(settings, dataset)
+            prepared = [_prepare(settings, entry, dry_run, leases) for entry in chosen]
+            summary = RetrainSummary(outcomes=tuple(_follow(settings, prepared)), dry_run=dry_run)
         publish_retrain_report(summary)
         return summary
     finally:
         runtime.close_all()
 
 
-def _prepare(settings: Settings, dataset: StyleDatasetSettings, dry_run: bool) -> RetrainOutcome | _Followed:
+def _prepare(
+    settings: Settings, dataset: StyleDatasetSettings, dry_run: bool, leases: ExitStack
+) -> RetrainOutcome | _Followed:
     """Everything before following: the outcome, or the job to follow when one is running."""
     outcome = RetrainOutcome(dataset=dataset.name, status="error")
     try:
+        if not dry_run and not leases.enter_context(dataset_lease(settings, dataset.name)):
+            return replace(
+                outcome,
+                status="busy",
+                detail=f"another retrain run held the dataset for {settings.retrain.lease_wait_seconds:g} s",
+            )
         version = read_dataset(settings, dataset)
-        spec = job_spec(dataset, version.fingerprint)
         current = current_model_of(settings, dataset.name)
+        spec = with_model_to_compare(
+            job_spec(dataset, version.fingerprint, settings.retrain.backend), current
+        )
         outcome = replace(
             outcome, fingerprint=version.fingerprint, current_model=current and current.model_id
         )
         if current is not None and current.fingerprint == version.fingerprint:
             detail = f"same fingerprint as the current model (job {current.job_id})"
             return replace(outcome, status="unchanged", model_id=current.model_id, detail=detail)
+        held = earlier_verdict(settings, dataset.name, version.fingerprint)
+        if held is not None:
+            detail = (
+                f"model {held.model_id} of this version was {held.status.replace('_', ' ')} "
+                f"({held.evaluation}); change the dataset or `ragkeeper models promote {held.model_id}`"
+            )
+            return replace(
+                outcome, status="held_back", model_id=held.model_id, job_id=held.job_id, detail=detail
+            )
 
         report = check_dataset(settings, dataset, version)
         outcome = replace(outcome, problems=report.problems)
@@ -120,7 +149,7 @@ def _prepare(settings: Settings, dataset: StyleDatasetSettings, dry_run: bool) -
         running = replace(
             outcome, status="running", job_action=start.action, job_id=start.job.id, detail=start.detail
         )
-        return _Followed(spec, start.job.id, running, start.last_event_id, start.last_event_id)
+        return _Followed(spec, dataset, start.job.id, running, start.last_event_id, start.last_event_id)
     except RagkeeperError as error:
         get_run_logger().error("dataset %s: %s", dataset.name, error)
         return replace(outcome, status="error", detail=str(error))
@@ -168,16 +197,30 @@ def _poll(settings: Settings, state: _Followed) -> bool:
     return True
 
 
+_RESULT_STATUS = {"promoted": "succeeded", "restored": "succeeded"}
+
+
 def _ended(settings: Settings, state: _Followed, job: FineTuneJob) -> RetrainOutcome:
     try:
-        record_result(settings, state.spec, job, state.events, from_start=state.logged_before is None)
+        # "Latest" is the dataset as it is now, when the job has ended.
+        latest = read_dataset(settings, state.dataset).fingerprint if job.status == "succeeded" else ""
+        result = record_result(
+            settings,
+            state.spec,
+            job,
+            state.events,
+            from_start=state.logged_before is None,
+            latest_fingerprint=latest,
+        )
         current = current_model_of(settings, state.spec.dataset)
     except RagkeeperError as error:
         return replace(state.outcome, status="error", detail=f"job {job.id} {job.status}, but {error}")
-    outcome = replace(state.outcome, status=job.status, current_model=current and current.model_id)
-    if job.status == "succeeded":
-        return replace(outcome, model_id=job.fine_tuned_model, detail="now the current model")
-    return replace(outcome, detail=f"{failure_reason(job)}; the previous model stays current")
+    outcome = replace(state.outcome, current_model=current and current.model_id)
+    if job.status != "succeeded":
+        detail = f"{failure_reason(job)}; the previous model stays current"
+        return replace(outcome, status=job.status, detail=detail)
+    status = _RESULT_STATUS.get(result.status, result.status)
+    return replace(outcome, status=status, model_id=job.fine_tuned_model, detail=result.detail)
 
 
 def _remember(settings: Settings, state: _Followed) -> None:

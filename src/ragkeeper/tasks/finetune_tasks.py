@@ -21,7 +21,6 @@ from ragkeeper.core.retrain.jobs import (
     attempts,
     ended_jobs,
     failure_reason,
-    final_metrics,
     job_metadata,
     job_order,
     oldest_live_job,
@@ -29,9 +28,10 @@ from ragkeeper.core.retrain.jobs import (
 )
 from ragkeeper.core.retrain.style_dataset import DatasetFile, DatasetVersion
 from ragkeeper.errors import RagkeeperError, TerminalError
-from ragkeeper.models import FailedJobRecord, FineTuneJob, JobEvent, JobRecord, JobSpec, ModelRecord
+from ragkeeper.models import FailedJobRecord, FineTuneJob, JobEvent, JobRecord, JobSpec
 from ragkeeper.ports import FineTuner, ModelRegistry
 from ragkeeper.settings import Settings
+from ragkeeper.tasks.result_tasks import job_payload, record_failure
 from ragkeeper.tasks.retry import RETRYING
 
 AFTER_UPLOAD = "retrain-after-upload"  # crash points (core.faults) for the crash-safety tests
@@ -171,7 +171,7 @@ def _cancel_duplicate(settings: Settings, spec: JobSpec, job: FineTuneJob, kept:
 
 def _announce(registry: ModelRegistry, spec: JobSpec, job: FineTuneJob, late: bool) -> None:
     """Emit `ragkeeper.finetune.started`, then note that it was emitted."""
-    emit_finetune_event("started", spec.dataset, {**_payload(spec, job), "late": late})
+    emit_finetune_event("started", spec.dataset, {**job_payload(spec, job), "late": late})
     registry.note_job(JobRecord(spec.dataset, spec.fingerprint, job.id, announced=True))
 
 
@@ -201,68 +201,9 @@ def poll_job(
     return job, events
 
 
-@task(name="record-job-result", **RETRYING)
-def record_result(
-    settings: Settings, spec: JobSpec, job: FineTuneJob, events: list[JobEvent], from_start: bool
-) -> bool:
-    """Record a finished job: its model (now current) on success, a failure otherwise.
-
-    `events` are the job's events this run saw (all of them when `from_start`); the metrics are those
-    of the last metrics event. The `succeeded` / `failed` event is emitted when the registry changed.
-    """
-    if job.status != "succeeded" or not job.fine_tuned_model:
-        return record_failure(settings, spec, job)
-    if not from_start and not any(event.metrics for event in events):
-        events = runtime.fine_tuner(settings).events_since(job.id, None)  # an earlier run saw the metrics
-    metrics = final_metrics(job, events)
-    record = ModelRecord(
-        dataset=spec.dataset,
-        fingerprint=spec.fingerprint,
-        job_id=job.id,
-        model_id=job.fine_tuned_model,
-        base_model=job.base_model,
-        created_at=job.finished_at or datetime.now(UTC),
-        metrics=metrics,
-        provider=runtime.fine_tuner(settings).where,
-    )
-    added = runtime.model_registry(settings).add_model(record)
-    if added:
-        get_run_logger().info("dataset %s: model %s is now current", spec.dataset, record.model_id)
-        emit_finetune_event("succeeded", spec.dataset, {**_payload(spec, job), "metrics": metrics})
-    return added
-
-
 @task(name="remember-job-progress", **RETRYING)
 def remember_progress(settings: Settings, spec: JobSpec, job_id: str, last_event_id: str) -> None:
     """Note the newest event logged, so that the next run following the job logs only newer ones."""
     runtime.model_registry(settings).note_job(
         JobRecord(spec.dataset, spec.fingerprint, job_id, last_event_id=last_event_id)
     )
-
-
-def record_failure(settings: Settings, spec: JobSpec, job: FineTuneJob) -> bool:
-    """Record a failed or cancelled job once, and emit `ragkeeper.finetune.failed` the first time."""
-    reason = failure_reason(job)
-    record = FailedJobRecord(
-        dataset=spec.dataset,
-        fingerprint=spec.fingerprint,
-        job_id=job.id,
-        status=job.status,
-        reason=reason,
-        finished_at=job.finished_at or datetime.now(UTC),
-    )
-    added = runtime.model_registry(settings).add_failed_job(record)
-    if added:
-        get_run_logger().warning("dataset %s: %s; the previous model stays current", spec.dataset, reason)
-        emit_finetune_event("failed", spec.dataset, {**_payload(spec, job), "reason": reason})
-    return added
-
-
-def _payload(spec: JobSpec, job: FineTuneJob) -> dict[str, object]:
-    return {
-        "job_id": job.id,
-        "status": job.status,
-        "fingerprint": spec.fingerprint,
-        "base_model": spec.base_model,
-        "model": job.fine_tuned_model,
-    }

@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ragkeeper.core.retrain.registry import RegistryDocument, with_failed_job, with_job, with_model
+from ragkeeper.core.retrain.registry import (
+    RegistryDocument,
+    with_failed_job,
+    with_job,
+    with_model,
+    with_status,
+)
 from ragkeeper.models import FailedJobRecord, JobRecord, ModelRecord
 
 Change = Callable[[RegistryDocument], RegistryDocument | None]
@@ -45,6 +51,10 @@ class DocumentRegistry:
     def note_job(self, record: JobRecord) -> bool:
         """Update a job's bookkeeping; False when nothing changes."""
         return self._update(lambda document: with_job(document, record))
+
+    def set_status(self, job_id: str, status: str, note: str) -> bool:
+        """Give a recorded model a status (promoted: current again); False when nothing changes."""
+        return self._update(lambda document: with_status(document, job_id, status, note))
 
     def _read_document(self) -> RegistryDocument:
         raise NotImplementedError

@@ -5,15 +5,17 @@ Storage adapters read the document, apply one change with `with_model` / `with_f
 records. Records are keyed by job id: recording the same thing twice changes nothing (a re-run is a
 no-op).
 
-A dataset's current model is the one recorded last. Recording a model that is already in the registry
-but not current (the dataset went back to an earlier version, whose job had succeeded) moves it to
-the end, so it is current again.
+A dataset's current model is the last one recorded as `promoted`. Recording a model that is already
+in the registry but not current (the dataset went back to an earlier version, whose job had
+succeeded) moves it to the end, so it is current again. A model the evaluation gate rejected is
+recorded as `rejected` and never becomes current unless a person promotes it; a person's rollback
+marks the current model `rolled_back`, so the one promoted before it is current again.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -33,18 +35,48 @@ class RegistryDocument:
     jobs: tuple[JobRecord, ...] = ()
 
 
+PROMOTED, REJECTED, ROLLED_BACK = "promoted", "rejected", "rolled_back"
+
+
 def current_models(models: Iterable[ModelRecord]) -> dict[str, ModelRecord]:
-    """The current model of each dataset: the one recorded last."""
-    return {record.dataset: record for record in models}
+    """The current model of each dataset: the last one recorded as promoted."""
+    return {record.dataset: record for record in models if record.status == PROMOTED}
+
+
+def version_verdict(models: Iterable[ModelRecord], dataset: str, fingerprint: str) -> ModelRecord | None:
+    """The latest record of this dataset version if it was rejected or rolled back, else None.
+
+    Such a version must not come back by itself: only a changed dataset or a person's `promote` moves on.
+    """
+    found = [m for m in models if (m.dataset, m.fingerprint) == (dataset, fingerprint)]
+    return found[-1] if found and found[-1].status in (REJECTED, ROLLED_BACK) else None
+
+
+def with_status(document: RegistryDocument, job_id: str, status: str, note: str) -> RegistryDocument | None:
+    """The document with the model of `job_id` given `status` (promoted: moved to the end, current).
+
+    None when there is no such model or nothing changes.
+    """
+    known = next((m for m in document.models if m.job_id == job_id), None)
+    if known is None or (known.status == status and status != PROMOTED):
+        return None
+    changed = replace(known, status=status, evaluation=note)
+    if status == PROMOTED:
+        return with_model(document, changed)
+    return replace(document, models=tuple(changed if m.job_id == job_id else m for m in document.models))
 
 
 def with_model(document: RegistryDocument, record: ModelRecord) -> RegistryDocument | None:
-    """The document with `record` as its dataset's current model, or None when it already is.
+    """The document with `record` added (a promoted one as its dataset's current model), or None.
 
-    A job already recorded for an earlier version is moved to the end (current again), never doubled.
+    None when that model already is current (or, for a rejected one, already recorded). A job already
+    recorded for an earlier version is moved to the end (current again), never doubled.
     """
-    current = current_models(document.models).get(record.dataset)
-    if current is not None and current.job_id == record.job_id:
+    if record.status == PROMOTED:
+        current = current_models(document.models).get(record.dataset)
+        if current is not None and current.job_id == record.job_id:
+            return None
+    elif any(known.job_id == record.job_id for known in document.models):
         return None
     others = tuple(known for known in document.models if known.job_id != record.job_id)
     return replace(document, models=(*others, record))
@@ -115,6 +147,8 @@ def _model(item: dict[str, Any]) -> ModelRecord:
         created_at=datetime.fromisoformat(item["created_at"]),
         metrics={str(k): float(v) for k, v in (item.get("metrics") or {}).items()},
         provider=str(item.get("provider") or ""),
+        status=str(item.get("status") or PROMOTED),
+        evaluation=str(item.get("evaluation") or ""),
     )
 
 
@@ -139,3 +173,23 @@ def _job(item: dict[str, Any]) -> JobRecord:
         announced=bool(item.get("announced")),
         last_event_id=str(last) if last else None,
     )
+
+
+def find_model(models: Iterable[ModelRecord], reference: str) -> ModelRecord | None:
+    """The recorded model named by its model id or its job id (the latest record when several)."""
+    found = [m for m in models if reference in (m.model_id, m.job_id)]
+    return found[-1] if found else None
+
+
+def rollback_step(models: Sequence[ModelRecord], dataset: str) -> tuple[ModelRecord, ModelRecord] | None:
+    """The dataset's current model and the one that becomes current when it is rolled back.
+
+    None when there is no earlier promoted model of another job to go back to.
+    """
+    current = current_models(models).get(dataset)
+    if current is None:
+        return None
+    earlier = [
+        m for m in models if m.dataset == dataset and m.status == PROMOTED and m.job_id != current.job_id
+    ]
+    return (current, earlier[-1]) if earlier else None

@@ -17,6 +17,10 @@ STATUS_WORDS = {
     "running": "still running",
     "not_retried": "not retried",
     "error": "error",
+    "rejected": "rejected by the evaluation gate",
+    "superseded": "succeeded, superseded by a newer version",
+    "held_back": "held back (rejected or rolled back before)",
+    "busy": "skipped: another run holds the dataset",
 }
 MAX_PROBLEMS_SHOWN = 200
 
