@@ -19,7 +19,9 @@ from pathlib import Path
 
 def main() -> None:
     """Audit the gate over a folder; print exclusions and totals (JSON with --json)."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("folder", type=Path)
     parser.add_argument("--show", type=int, default=0, help="characters of each excluded chunk to print")
     parser.add_argument("--json", type=Path, help="also write the findings here")
