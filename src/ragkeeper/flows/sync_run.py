@@ -10,10 +10,12 @@ with one line. Dry runs take no lease and write nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
+
+from prefect.task_runners import TaskRunner
 
 from ragkeeper import runtime
 from ragkeeper.core.sync.cost import check_budget, estimate_cost
@@ -25,7 +27,7 @@ from ragkeeper.errors import ConfigError
 from ragkeeper.flows.runner import task_runner
 from ragkeeper.flows.shards import parse_gate_embed_write
 from ragkeeper.flows.stream import StreamResult, stream_documents
-from ragkeeper.models import IndexTotals, PlannedSync, QuarantinedObject, RunSummary
+from ragkeeper.models import IndexTotals, PlannedSync, QuarantinedObject, RunSummary, SourceObject
 from ragkeeper.settings import Settings
 from ragkeeper.tasks.generation_tasks import switch_generation
 from ragkeeper.tasks.metrics_tasks import index_totals
@@ -71,64 +73,63 @@ def run_sync(
 def _sync(
     flow: str, settings: Settings, make_plan: Callable[[], PlannedSync], options: SyncOptions, lease: Lease
 ) -> RunSummary:
-    """Plan, stream, record quarantines, delete, switch generation; fail at the end if the guard tripped."""
+    """The story of a run, once it holds the lease."""
     planned, plan_seconds = timed(make_plan)
     objects = planned.plan.to_process
     guard = _failure_guard(settings)
     with task_runner(settings) as (runner, runner_settings):
         if options.max_cost is not None:
-            estimated = stream_documents(
-                runner, runner_settings, objects, _failure_guard(settings), config_hash=None
-            )
-            tokens = estimated.estimate.tokens
-            check_budget(
-                estimate_cost(tokens, settings.embed.price_per_million_tokens), tokens, options.max_cost
-            )
+            _check_embedding_budget(runner, runner_settings, objects, options.max_cost)
         streamed = parse_gate_embed_write(
             runner, runner_settings, objects, guard=guard, config_hash=planned.plan.config_hash, lease=lease
         )
     lease.check()
-    finished, finish_seconds = timed(lambda: _finish(flow, settings, planned, streamed, options))
-    summary = _summary(flow, settings, planned, streamed, finished)
-    summary = replace(
-        summary, stage_seconds={**summary.stage_seconds, "plan": plan_seconds, "finish": finish_seconds}
-    )
+    done = _Done(quarantined=_record_quarantines(settings, planned, streamed))
+    done.chunks_deleted = delete_objects(settings, planned.plan.deleted) if planned.plan.deleted else 0
+    done.serving_deleted = delete_from_serving(settings, planned.plan.serving_deleted).serving_deleted
+    if not streamed.stopped:
+        full_sync = flow in FULL_SYNC_FLOWS
+        done.switched_from, done.dropped = switch_generation(settings, options.force_delete, full_sync)
+        done.totals = index_totals(settings, planned.plan, full_sync, streamed.written)
+    summary = _summary(flow, settings, planned, streamed, done)
+    summary = replace(summary, stage_seconds={**summary.stage_seconds, "plan": plan_seconds})
     publish_summary(summary)
     if streamed.stopped:
         raise guard.error()
     return summary
 
 
-@dataclass(frozen=True)
-class _Finished:
-    """After the stream: quarantines recorded, chunks of deleted objects (and serving objects), switch."""
-
-    quarantined: tuple[QuarantinedObject, ...] = ()
-    chunks_deleted: int = 0
-    serving_deleted: int = 0
-    switched_from: str | None = None
-    dropped: tuple[str, ...] = ()
-    totals: IndexTotals | None = None
+def _check_embedding_budget(
+    runner: TaskRunner[Any], settings: Settings, objects: Sequence[SourceObject], max_cost: float
+) -> None:
+    """Stream every document through parse and gate first, and refuse if embedding them costs too much."""
+    estimated = stream_documents(runner, settings, objects, _failure_guard(settings), config_hash=None)
+    tokens = estimated.estimate.tokens
+    check_budget(estimate_cost(tokens, settings.embed.price_per_million_tokens), tokens, max_cost)
 
 
-def _finish(
-    flow: str, settings: Settings, planned: PlannedSync, streamed: StreamResult, options: SyncOptions
-) -> _Finished:
-    """Record quarantines (retryable if the run stopped), delete what left the source, switch readers."""
+def _record_quarantines(
+    settings: Settings, planned: PlannedSync, streamed: StreamResult
+) -> tuple[QuarantinedObject, ...]:
+    """Record every quarantine of the run; all of them retryable when the run stopped."""
     quarantined = [*streamed.quarantined, *streamed.written.quarantined]
     if streamed.stopped:
         quarantined = made_retryable(quarantined)
     if quarantined:
         record_quarantine(settings, quarantined, planned.plan)
-    deleted = delete_objects(settings, planned.plan.deleted) if planned.plan.deleted else 0
-    serving = delete_from_serving(settings, planned.plan.serving_deleted)
-    if streamed.stopped:
-        return _Finished(tuple(quarantined), deleted, serving.serving_deleted)
-    switched_from, dropped = switch_generation(settings, options.force_delete, flow in FULL_SYNC_FLOWS)
-    totals = index_totals(settings, planned.plan, flow in FULL_SYNC_FLOWS, streamed.written)
-    return _Finished(
-        tuple(quarantined), deleted, serving.serving_deleted, switched_from, tuple(dropped), totals
-    )
+    return tuple(quarantined)
+
+
+@dataclass
+class _Done:
+    """What a run did after the stream: quarantines recorded, deletions, the generation switch, totals."""
+
+    quarantined: tuple[QuarantinedObject, ...] = ()
+    chunks_deleted: int = 0
+    serving_deleted: int = 0
+    switched_from: str | None = None
+    dropped: list[str] = field(default_factory=list)
+    totals: IndexTotals | None = None
 
 
 def _dry_run(flow: str, settings: Settings, make_plan: Callable[[], PlannedSync]) -> RunSummary:
@@ -139,7 +140,8 @@ def _dry_run(flow: str, settings: Settings, make_plan: Callable[[], PlannedSync]
             runner, runner_settings, planned.plan.to_process, _failure_guard(settings), config_hash=None
         )
     summary = replace(
-        _summary(flow, settings, planned, streamed, _Finished(tuple(streamed.quarantined))), dry_run=True
+        _summary(flow, settings, planned, streamed, _Done(tuple(streamed.quarantined))),
+        dry_run=True,
     )
     publish_summary(summary)
     return summary
@@ -150,7 +152,7 @@ def _failure_guard(settings: Settings) -> FailureGuard:
 
 
 def _summary(
-    flow: str, settings: Settings, planned: PlannedSync, streamed: StreamResult, finished: _Finished
+    flow: str, settings: Settings, planned: PlannedSync, streamed: StreamResult, done: _Done
 ) -> RunSummary:
     plan = planned.plan
     written = streamed.written
@@ -162,8 +164,8 @@ def _summary(
         collection=settings.weaviate.collection,
         generation=generation.collection,
         new_generation=generation.is_new and not generation.legacy,
-        switched_from=finished.switched_from,
-        generations_dropped=finished.dropped,
+        switched_from=done.switched_from,
+        generations_dropped=tuple(done.dropped),
         objects_seen=planned.seen,
         objects_new=len(plan.new),
         objects_changed=len(plan.changed),
@@ -174,14 +176,14 @@ def _summary(
         chunks_confirmed=written.chunks_confirmed,
         chunks_written=written.chunks_written,
         chunks_unchanged=written.chunks_unchanged,
-        chunks_deleted=written.chunks_deleted + finished.chunks_deleted,
+        chunks_deleted=written.chunks_deleted + done.chunks_deleted,
         embeddings_computed=written.embeddings_computed,
         embeddings_reused=written.embeddings_reused,
         tokens_embedded=written.tokens_embedded,
         chunks_to_embed=estimate.chunks_to_embed,
         estimated_tokens=estimate.tokens,
         estimated_cost_usd=estimate_cost(estimate.tokens, settings.embed.price_per_million_tokens),
-        quarantined=finished.quarantined,
+        quarantined=done.quarantined,
         excluded=tuple(streamed.excluded),
         stage_seconds={
             "parse (busy)": streamed.parse_seconds,
@@ -196,8 +198,8 @@ def _summary(
         lag_seconds_median=lag_median,
         stopped=streamed.stopped,
         serving_updated=written.serving_updated,
-        serving_deleted=finished.serving_deleted,
+        serving_deleted=done.serving_deleted,
         serving_stale=written.serving_stale,
         serving_embeddings=written.serving_embeddings,
-        totals=finished.totals,
+        totals=done.totals,
     )
