@@ -164,6 +164,7 @@ def _summary(
         collection=settings.weaviate.collection,
         generation=generation.collection,
         new_generation=generation.is_new and not generation.legacy,
+        readers_on_other_generation=generation.pending,
         switched_from=done.switched_from,
         generations_dropped=tuple(done.dropped),
         objects_seen=planned.seen,
