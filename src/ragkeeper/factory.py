@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ragkeeper.adapters.embedders.hashing import HashingEmbedder
+from ragkeeper.core.faults import checkpoint
 from ragkeeper.errors import ConfigError
 from ragkeeper.ports import (
     DatasetChecker,
@@ -118,6 +119,7 @@ def switch_alias(store: VectorStore, generation: Generation, keep: set[str]) -> 
 
     client = _weaviate(store).client
     point_alias(client, generation)
+    checkpoint("after-alias-switch")
     return drop_old_generations(client, generation.alias, keep)
 
 

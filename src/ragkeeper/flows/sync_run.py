@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from ragkeeper import runtime
+from ragkeeper.core.faults import checkpoint
 from ragkeeper.core.sync.cost import check_budget, estimate_cost
 from ragkeeper.core.sync.freshness import index_lag_seconds
 from ragkeeper.core.sync.guard import FailureGuard
@@ -71,6 +72,7 @@ def _sync(
 ) -> RunSummary:
     """Plan, stream, record quarantines, delete, switch generation; fail at the end if the guard tripped."""
     planned, plan_seconds = timed(make_plan)
+    checkpoint("after-plan")
     objects = planned.plan.to_process
     guard = _failure_guard(settings)
     with task_runner(settings) as (runner, runner_settings):
@@ -116,7 +118,9 @@ def _finish(
         quarantined = made_retryable(quarantined)
     if quarantined:
         record_quarantine(settings, quarantined, planned.plan)
+    checkpoint("after-quarantine-records")
     deleted = delete_objects(settings, planned.plan.deleted) if planned.plan.deleted else 0
+    checkpoint("after-deletions")
     if streamed.stopped:
         return _Finished(tuple(quarantined), deleted)
     switched_from, dropped = switch_generation(settings, options.force_delete, flow in FULL_SYNC_FLOWS)

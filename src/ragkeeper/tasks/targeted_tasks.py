@@ -9,6 +9,7 @@ from prefect.logging import get_run_logger
 
 from ragkeeper import runtime
 from ragkeeper.adapters.storage.filters import under_root
+from ragkeeper.core.faults import checkpoint
 from ragkeeper.core.sync.drift import find_drift
 from ragkeeper.core.sync.plan import invalidated, plan_sync
 from ragkeeper.models import PlannedSync
@@ -65,8 +66,10 @@ def repair_and_plan(settings: Settings, force_delete: bool) -> PlannedSync:
     drift = find_drift(states.values(), store.chunk_ids_by_source(), {obj.uri for obj in listing})
     for orphans in drift.orphans:
         store.delete_source(orphans.uri, keep_ids=orphans.keep)
+        checkpoint("reconcile-after-orphan-delete")
     repaired = [invalidated(state) for state in drift.incomplete]
     records.put(repaired)
+    checkpoint("reconcile-after-invalidate")
     states.update((state.uri, state) for state in repaired)
     sync_plan = classify(settings, listing, states.values(), force_delete)
     return PlannedSync(sync_plan, len(listing), source.root_uri, drift.counts())
