@@ -18,6 +18,7 @@ from typing import Any, Literal
 from prefect.task_runners import TaskRunner
 
 from ragkeeper import runtime
+from ragkeeper.core.faults import checkpoint
 from ragkeeper.core.sync.cost import check_budget, estimate_cost
 from ragkeeper.core.sync.freshness import index_lag_seconds
 from ragkeeper.core.sync.guard import FailureGuard
@@ -75,6 +76,7 @@ def _sync(
 ) -> RunSummary:
     """The story of a run, once it holds the lease."""
     planned, plan_seconds = timed(make_plan)
+    checkpoint("after-plan")
     objects = planned.plan.to_process
     guard = _failure_guard(settings)
     with task_runner(settings) as (runner, runner_settings):
@@ -85,7 +87,9 @@ def _sync(
         )
     lease.check()
     done = _Done(quarantined=_record_quarantines(settings, planned, streamed))
+    checkpoint("after-quarantine-records")
     done.chunks_deleted = delete_objects(settings, planned.plan.deleted) if planned.plan.deleted else 0
+    checkpoint("after-deletions")
     done.serving_deleted = delete_from_serving(settings, planned.plan.serving_deleted).serving_deleted
     if not streamed.stopped:
         full_sync = flow in FULL_SYNC_FLOWS
