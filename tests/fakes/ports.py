@@ -13,6 +13,7 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ragkeeper.core.retrieval.query import SearchRequest
 from ragkeeper.core.sync.chunk_writes import StoredChunk, chunk_properties
 from ragkeeper.core.sync.ids import chunk_uuid, content_hash, occurrences
 from ragkeeper.errors import UnsupportedDocument
@@ -139,7 +140,7 @@ class MemoryStore:
             self.objects[chunk.chunk.id] = (chunk_properties(chunk.chunk, chunk.model_id), chunk.vector)
         return len(chunks)
 
-    def search(self, vector: Sequence[float], limit: int) -> list[SearchHit]:
+    def search(self, request: SearchRequest, vector: Sequence[float] | None = None) -> list[SearchHit]:
         return []
 
     def count(self) -> int:

@@ -5,6 +5,7 @@ import pytest
 from ragkeeper.adapters.embedders.hashing import HashingEmbedder
 from ragkeeper.adapters.weaviate.schema import INTEGERS, KEYS, SEARCHABLE_TEXT
 from ragkeeper.adapters.weaviate.store import WeaviateStore
+from ragkeeper.core.retrieval.query import SearchRequest
 from ragkeeper.core.sync.chunk_writes import chunk_properties
 from ragkeeper.core.sync.ids import chunk_uuid, content_hash
 from ragkeeper.errors import ServiceUnavailable
@@ -93,7 +94,7 @@ def test_upsert_is_idempotent_and_search_finds_the_nearest(store, weaviate_env):
     assert store.ids_for_source("s3://b/other.md") == set()
 
     query = HashingEmbedder(64).embed(["when are API keys rotated"])[0]
-    hits = store.search(query, 2)
+    hits = store.search(SearchRequest("when are API keys rotated", mode="vector", limit=2), query)
     assert hits[0].text == TEXTS[0]
     assert hits[0].source_uri == "s3://b/doc.md"
     assert hits[0].page_number == 1

@@ -7,7 +7,9 @@ from typing import Any
 
 from ragkeeper.adapters.weaviate import schema, selection
 from ragkeeper.adapters.weaviate.client import connect, translate_weaviate_error
+from ragkeeper.adapters.weaviate.search import run_search
 from ragkeeper.core.batching import batched
+from ragkeeper.core.retrieval.query import SearchRequest
 from ragkeeper.core.sync.chunk_writes import CHUNK_PROPERTY_NAMES, StoredChunk, chunk_properties
 from ragkeeper.core.sync.ids import source_key
 from ragkeeper.errors import RagkeeperError, TransientError
@@ -105,26 +107,12 @@ class WeaviateStore:
             )
         return len(objects)
 
-    def search(self, vector: Sequence[float], limit: int) -> list[SearchHit]:
-        """Nearest chunks by cosine distance."""
-        from weaviate.classes.query import MetadataQuery
-
+    def search(self, request: SearchRequest, vector: Sequence[float] | None = None) -> list[SearchHit]:
+        """The hits of `request` (hybrid, vector or BM25, filtered); `vector` is the embedded query text."""
         try:
-            response = self._client.collections.get(self._name).query.near_vector(
-                near_vector=list(vector), limit=limit, return_metadata=MetadataQuery(distance=True)
-            )
+            return run_search(self._client.collections.get(self._name), request, vector)
         except Exception as error:
             raise translate_weaviate_error(error, "searching") from None
-        return [
-            SearchHit(
-                text=str(o.properties.get("text", "")),
-                source_uri=str(o.properties.get("source_uri", "")),
-                score=1.0 - float(o.metadata.distance or 0.0),
-                title=str(o.properties.get("title") or ""),
-                page_number=_int_or_none(o.properties.get("page_number")),
-            )
-            for o in response.objects
-        ]
 
     def count(self) -> int:
         """Objects in the collection; 0 when it does not exist yet."""
@@ -250,7 +238,3 @@ def _properties(chunk: EmbeddedChunk, exact: bool) -> dict[str, Any]:
     if exact:
         properties[schema.EXACT_KEY] = source_key(chunk.chunk.source_uri)
     return properties
-
-
-def _int_or_none(value: object) -> int | None:
-    return int(value) if isinstance(value, int | float) else None
