@@ -137,7 +137,10 @@ class MemoryStore:
             self.upserts += 1
             if self.loses is not None and self.loses in chunk.chunk.text:
                 continue
-            self.objects[chunk.chunk.id] = (chunk_properties(chunk.chunk, chunk.model_id), chunk.vector)
+            self.objects[chunk.chunk.id] = (
+                chunk_properties(chunk.chunk, chunk.model_id, chunk.embedded_hash),
+                chunk.vector,
+            )
         return len(chunks)
 
     def search(self, request: SearchRequest, vector: Sequence[float] | None = None) -> list[SearchHit]:

@@ -29,6 +29,7 @@ class WeaviateStore:
         self._client = client if client is not None else connect(settings)
         self._name = collection or settings.collection
         self._exact: bool | None = None  # whether the collection has `source_key` (schema 2+)
+        self._embedded_hash: bool | None = None  # whether it has `embedded_hash` (added in place)
 
     def on(self, collection: str) -> WeaviateStore:
         """A store for another collection on the same connection (closing either closes both)."""
@@ -71,19 +72,40 @@ class WeaviateStore:
                     )
                 ),
             )
-            self._exact = True
+            self._exact = self._embedded_hash = True
         except Exception as error:
             raise translate_weaviate_error(error, f"creating collection {self._name}") from None
 
     def has_exact_key(self) -> bool:
         """Whether the collection stores `source_key` (False for generations of schema version 1)."""
         if self._exact is None:
-            try:
-                config = self._client.collections.get(self._name).config.get()
-            except Exception as error:
-                raise translate_weaviate_error(error, f"reading the schema of {self._name}") from None
-            self._exact = any(p.name == schema.EXACT_KEY for p in config.properties)
-        return self._exact
+            self._read_schema()
+        return bool(self._exact)
+
+    def _has_embedded_hash(self) -> bool:
+        if self._embedded_hash is None:
+            self._read_schema()
+        return bool(self._embedded_hash)
+
+    def _read_schema(self) -> None:
+        try:
+            config = self._client.collections.get(self._name).config.get()
+        except Exception as error:
+            raise translate_weaviate_error(error, f"reading the schema of {self._name}") from None
+        names = {p.name for p in config.properties}
+        self._exact, self._embedded_hash = schema.EXACT_KEY in names, schema.EMBEDDED_HASH in names
+
+    def _add_embedded_hash(self) -> None:
+        """Add `embedded_hash` to a collection created before it existed (once; another writer may race)."""
+        if self._has_embedded_hash():
+            return
+        try:
+            self._client.collections.get(self._name).config.add_property(schema.embedded_hash_property())
+        except Exception as error:
+            self._read_schema()
+            if not self._embedded_hash:
+                raise translate_weaviate_error(error, f"adding embedded_hash to {self._name}") from None
+        self._embedded_hash = True
 
     def upsert(self, chunks: Sequence[EmbeddedChunk]) -> int:
         """Insert or replace chunks by their deterministic id; raise if any object failed."""
@@ -91,6 +113,7 @@ class WeaviateStore:
 
         if not chunks:
             return 0
+        self._add_embedded_hash()
         exact = self.has_exact_key()
         objects = [
             DataObject(properties=_properties(c, exact), uuid=c.chunk.id, vector=list(c.vector))
@@ -166,12 +189,13 @@ class WeaviateStore:
             if not ids or not self._client.collections.exists(self._name):
                 return found
             collection = self._client.collections.get(self._name)
+            # A collection not written since `embedded_hash` exists has no such property to return.
+            names = [
+                n for n in CHUNK_PROPERTY_NAMES if n != schema.EMBEDDED_HASH or self._has_embedded_hash()
+            ]
             for batch in batched(sorted(ids), _ID_BATCH):
                 response = collection.query.fetch_objects_by_ids(
-                    list(batch),
-                    limit=len(batch),
-                    include_vector=True,
-                    return_properties=list(CHUNK_PROPERTY_NAMES),
+                    list(batch), limit=len(batch), include_vector=True, return_properties=names
                 )
                 for o in response.objects:
                     vector = o.vector.get("default") if isinstance(o.vector, dict) else o.vector
@@ -234,7 +258,7 @@ class WeaviateStore:
 
 
 def _properties(chunk: EmbeddedChunk, exact: bool) -> dict[str, Any]:
-    properties = chunk_properties(chunk.chunk, chunk.model_id)
+    properties = chunk_properties(chunk.chunk, chunk.model_id, chunk.embedded_hash)
     if exact:
         properties[schema.EXACT_KEY] = source_key(chunk.chunk.source_uri)
     return properties
