@@ -229,6 +229,7 @@ class RunSummary:
     new_generation: bool = False
     switched_from: str | None = None
     generations_dropped: tuple[str, ...] = ()
+    switch_refused: str = ""  # why the retrieval gate kept readers on the serving generation
     objects_new: int = 0
     objects_changed: int = 0
     objects_unchanged: int = 0

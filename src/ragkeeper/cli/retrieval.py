@@ -98,3 +98,56 @@ def query(
             escape(snippet[:160] + ("…" if len(snippet) > 160 else "")),
         )
     console.print(table)
+
+
+@app.command(name="eval", rich_help_panel="Index")
+def eval_command(
+    *,
+    mode: Annotated[
+        list[Mode] | None, typer.Option("--mode", help="Modes to score (repeatable; default: eval.modes).")
+    ] = None,
+    questions: Annotated[
+        str | None, typer.Option("--questions", help="Question file (default: eval.questions_uri).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the scores and misses as JSON.")] = False,
+    collection: Collection = None,
+) -> None:
+    """Score retrieval on the labelled questions: recall@k, MRR and nDCG@10 per mode, and the misses.
+
+    Exits with 1 when the gate mode's recall@k is below eval.min_recall (and emits the Prefect
+    event ragkeeper.retrieval.degraded).
+    """
+    from ragkeeper.flows.evaluate import evaluate
+
+    report = evaluate(
+        collection=collection, modes=[m.value for m in mode] if mode else None, questions_uri=questions
+    )
+    settings = settings_for_run(collection=collection)
+    watched = settings.eval.gate_mode or settings.search.mode
+    degraded = any(s.mode == watched and s.recall < settings.eval.min_recall for s in report.scores)
+    if as_json:
+        console.print_json(json.dumps(report.to_json()))
+    else:
+        table = Table(
+            "mode",
+            "questions",
+            f"recall@{report.k}",
+            "MRR",
+            "nDCG@10",
+            "misses",
+            title=f"retrieval eval of {report.generation} ({report.model_id})",
+        )
+        for s in report.scores:
+            missed = sum(1 for m in report.misses if m.mode == s.mode)
+            table.add_row(
+                s.mode, str(s.questions), f"{s.recall:.3f}", f"{s.mrr:.3f}", f"{s.ndcg:.3f}", str(missed)
+            )
+        console.print(table)
+        if report.misses:
+            misses = Table("question", "mode", "expected", f"top {report.k} sources", title="misses")
+            for m in report.misses:
+                got = ", ".join(dict.fromkeys(uri.rsplit("/", 1)[-1] for uri in m.got)) or "(no hits)"
+                misses.add_row(escape(m.question), m.mode, escape(", ".join(m.expected)), escape(got))
+            console.print(misses)
+    if degraded:
+        raise typer.Exit(1)

@@ -108,6 +108,7 @@ class _Finished:
     serving_deleted: int = 0
     switched_from: str | None = None
     dropped: tuple[str, ...] = ()
+    switch_refused: str = ""
     totals: IndexTotals | None = None
 
 
@@ -124,10 +125,16 @@ def _finish(
     serving = delete_from_serving(settings, planned.plan.serving_deleted)
     if streamed.stopped:
         return _Finished(tuple(quarantined), deleted, serving.serving_deleted)
-    switched_from, dropped = switch_generation(settings, options.force_delete, flow in FULL_SYNC_FLOWS)
+    switch = switch_generation(settings, options.force_delete, flow in FULL_SYNC_FLOWS)
     totals = index_totals(settings, planned.plan, flow in FULL_SYNC_FLOWS, streamed.written)
     return _Finished(
-        tuple(quarantined), deleted, serving.serving_deleted, switched_from, tuple(dropped), totals
+        tuple(quarantined),
+        deleted,
+        serving.serving_deleted,
+        switch.switched_from,
+        switch.dropped,
+        switch.refused,
+        totals,
     )
 
 
@@ -164,6 +171,7 @@ def _summary(
         new_generation=generation.is_new and not generation.legacy,
         switched_from=finished.switched_from,
         generations_dropped=finished.dropped,
+        switch_refused=finished.switch_refused,
         objects_seen=planned.seen,
         objects_new=len(plan.new),
         objects_changed=len(plan.changed),
