@@ -152,13 +152,19 @@ class QualitySettings(_Section):
         default=0.5, ge=0, le=1, description="Leaked markup: share of a chunk's characters in tags/entities."
     )
     min_printable_share: float = Field(default=0.9, ge=0, le=1)
-    min_chunk_chars: int = Field(default=1, ge=0)
-    max_chunk_chars: int = Field(default=8000, ge=1)
-    max_repeated_line_share: float = Field(
-        default=0.5,
+    min_pages_with_text_share: float = Field(
+        default=0.8,
         ge=0,
         le=1,
-        description="Runaway repetition: share of a chunk's lines repeating an earlier one.",
+        description="PDFs: share of pages that must yield text (books have blank pages; scans have none).",
+    )
+    min_chunk_chars: int = Field(default=1, ge=0)
+    max_chunk_chars: int = Field(default=8000, ge=1)
+    min_compressed_share: float = Field(
+        default=0.1,
+        ge=0,
+        le=1,
+        description="Runaway repetition: a chunk whose zlib-compressed size is below this share is left out.",
     )
     documents_per_validation: int = Field(
         default=100, ge=1, description="Documents per Great Expectations validation (one call costs ~0.5 s)."

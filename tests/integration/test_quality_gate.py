@@ -85,7 +85,7 @@ QUARANTINED = {
     "binary garbage": (garbage_doc, "printable text failed: printable share 0."),
     "pdf pages without text": (
         missing_pages_doc,
-        "every page has text failed: 3 of 5 pages produced elements",
+        "pages have text failed: 3 of 5 pages produced elements (< min_pages_with_text_share 0.8)",
     ),
 }
 # Chunk-level failures exclude the chunk: (document, failing chunk index, check, a fragment of the reason).
@@ -101,7 +101,7 @@ EXCLUDED = {
         spam_doc,
         1,
         "no runaway repetition",
-        "no runaway repetition failed: repeated-line share 0.998 > max_repeated_line_share 0.5",
+        "no runaway repetition failed: compressed share 0.0",
     ),
     "leaked markup": (
         lambda: make_doc(
@@ -130,9 +130,13 @@ def gate(tmp_path_factory: pytest.TempPathFactory) -> GreatExpectationsGate:
 
 def test_clean_documents_pass(gate):
     pdf = make_doc("ok.pdf", [f"{PARAGRAPH} page {n}" for n in (1, 2)], page_count=2, pages_with_text=2)
-    report = gate.validate([clean_doc("a.md"), pdf])
+    # A book leaves pages blank before its chapters (debian-faq.en.pdf: 66 of 73 pages have text).
+    book = make_doc(
+        "book.pdf", [f"{PARAGRAPH} chapter {n}" for n in (1, 2)], page_count=73, pages_with_text=66
+    )
+    report = gate.validate([clean_doc("a.md"), pdf, book])
     assert (report.failures, report.excluded, report.run_failures) == ({}, (), ())
-    assert (report.documents_checked, report.chunks_checked) == (2, 5)
+    assert (report.documents_checked, report.chunks_checked) == (3, 7)
     assert report.expectation_results
     assert all(result["success"] for result in report.expectation_results)
 

@@ -6,9 +6,9 @@ from ragkeeper.core.quality.metrics import (
     CHUNK_COLUMNS,
     DOCUMENT_COLUMNS,
     chunk_rows,
+    compressed_share,
     document_rows,
     printable_share,
-    repeated_line_share,
     shorten,
 )
 from ragkeeper.core.sync.ids import chunk_uuid, content_hash
@@ -56,20 +56,27 @@ def test_printable_share_of_binary_garbage_is_low():
 
 
 @pytest.mark.parametrize(
-    ("text", "expected"),
+    ("text", "low"),
     [
-        ("", 0.0),
-        ("one single line that is quite long " * 20, 0.0),
-        ("spam line\n" * 500, 499 / 500),
-        ("Heading\nHeading", 0.5),
-        ("a\nb\na\nb", 0.5),
-        ("a\n\n\n   \nb", 0.0),  # blank lines are not lines
-        ("same  words\nsame words\n  same words  ", 2 / 3),  # whitespace is collapsed
-        ("Case\ncase", 0.0),
+        ("spam line\n" * 40, True),  # one line looping
+        ("alpha beta\ngamma delta\nepsilon zeta\n" * 50, True),  # a block of lines looping
+        ("</li>\n</ul>\n" * 20, True),  # leaked navigation markup repeats too
+        ("short\n" * 20, False),  # under 200 bytes: not judged
+        (" ".join(f"word{n} means something different each time" for n in range(30)), False),
     ],
 )
-def test_repeated_line_share(text, expected):
-    assert repeated_line_share(text) == pytest.approx(expected)
+def test_compressed_share_is_low_only_for_text_that_repeats_itself(text, low):
+    assert (compressed_share(text) < 0.1) is low
+
+
+def test_c_prototypes_sharing_parameter_lines_are_not_repetition():
+    # sqlite3-doc's capi3ref.html: three variants of one function share most of their lines.
+    prototype = (
+        "int sqlite3_prepare{v}(\n  sqlite3 *db,\n  const char *zSql,\n  int nByte,\n"
+        "  sqlite3_stmt **ppStmt,\n  const char **pzTail\n);\n"
+    )
+    text = "".join(prototype.format(v=v) for v in ("", "_v2", "_v3", "16", "16_v2", "16_v3"))
+    assert compressed_share(text) > 0.1
 
 
 def test_document_rows_hold_the_document_figures():
@@ -85,6 +92,7 @@ def test_document_rows_hold_the_document_figures():
         "element_count": 2,
         "page_count": 3,
         "pages_with_text": 2,
+        "pages_with_text_share": 2 / 3,
         "chunk_count": 2,
     }
     assert rows[1]["text_chars"] == 0  # whitespace is no text
@@ -105,7 +113,7 @@ def test_chunk_rows_map_chunks_to_their_document_and_blank_metadata_to_none():
     assert rows[0]["file_type"] == "text/plain"
     assert (rows[1]["source_uri"], rows[1]["source_etag"], rows[1]["file_type"]) == (None, None, None)
     assert rows[1]["content_hash"] == content_hash("spam\nspam")
-    assert rows[1]["repeated_line_share"] == 0.5
+    assert rows[1]["compressed_share"] == 1.0  # too short to judge
     assert rows[1]["text_chars"] == len("spam\nspam")
 
 

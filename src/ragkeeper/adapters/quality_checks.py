@@ -95,12 +95,15 @@ def builtin_checks(s: QualitySettings) -> list[Check]:
         ),
         Check(
             "document",
-            "every page has text",
-            e.ExpectColumnPairValuesToBeEqual(
-                column_A="pages_with_text", column_B="page_count", ignore_row_if="either_value_is_missing"
+            "pages have text",
+            e.ExpectColumnValuesToBeBetween(
+                column="pages_with_text_share", min_value=s.min_pages_with_text_share
             ),
             document,
-            lambda r: f"{int(r['pages_with_text'])} of {int(r['page_count'])} pages produced elements",
+            lambda r: (
+                f"{int(r['pages_with_text'])} of {int(r['page_count'])} pages produced elements"
+                f" (< min_pages_with_text_share {s.min_pages_with_text_share})"
+            ),
         ),
         Check(
             "document",
@@ -145,13 +148,11 @@ def builtin_checks(s: QualitySettings) -> list[Check]:
         Check(
             "chunk",
             "no runaway repetition",
-            e.ExpectColumnValuesToBeBetween(
-                column="repeated_line_share", max_value=s.max_repeated_line_share
-            ),
+            e.ExpectColumnValuesToBeBetween(column="compressed_share", min_value=s.min_compressed_share),
             "drop_chunk",
             lambda r: (
-                f"repeated-line share {r['repeated_line_share']:.3f}"
-                f" > max_repeated_line_share {s.max_repeated_line_share}"
+                f"compressed share {r['compressed_share']:.3f} < min_compressed_share"
+                f" {s.min_compressed_share} (the text repeats itself)"
             ),
         ),
         Check(

@@ -7,6 +7,7 @@ when `main` imports them.
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
@@ -110,6 +111,9 @@ ForceDelete = Annotated[
     typer.Option("--force-delete", help="Allow deleting more than sync.max_delete_share of the index."),
 ]
 Collection = Annotated[str | None, typer.Option(help="Weaviate collection (default: settings).")]
+JsonSummary = Annotated[
+    bool, typer.Option("--json", help="Print the run summary as JSON (no progress bars) instead of tables.")
+]
 
 
 def busy_policy(value: BusyPolicy | None) -> Literal["wait", "skip"] | None:
@@ -124,9 +128,12 @@ def check_source(source: str | None, collection: str | None) -> None:
     factory.make_source(settings_for_run(source, collection)).check()
 
 
-def with_progress(run: Callable[[], RunSummary]) -> RunSummary:
-    """Run a sync flow with a progress bar per stage."""
+def with_progress(run: Callable[[], RunSummary], quiet: bool = False) -> RunSummary:
+    """Run a sync flow with a progress bar per stage (none when `quiet`)."""
     from ragkeeper import progress
+
+    if quiet:
+        return run()
 
     bars = Progress(
         TextColumn("{task.description:>6}"),
@@ -143,10 +150,16 @@ def with_progress(run: Callable[[], RunSummary]) -> RunSummary:
         progress.set_sink(None)
 
 
-def print_summary(summary: RunSummary) -> None:
-    """The run's summary table and quarantined objects (or the one line saying the run skipped)."""
-    from ragkeeper.core.sync.report import summary_rows
+def print_summary(summary: RunSummary, as_json: bool = False) -> None:
+    """The run's summary table and quarantined objects (or the one line saying the run skipped).
 
+    With `as_json`, the whole summary as one JSON object on stdout (`core.sync.report.summary_json`).
+    """
+    from ragkeeper.core.sync.report import summary_json, summary_rows
+
+    if as_json:
+        print(json.dumps(summary_json(summary), indent=2))
+        return
     if summary.skipped:
         console.print(f"[yellow]{escape(f'{summary.flow} {summary.lease}')}[/yellow]; nothing was done")
         return

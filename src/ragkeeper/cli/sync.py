@@ -10,6 +10,7 @@ from ragkeeper.cli.app import (
     BusyPolicy,
     Collection,
     ForceDelete,
+    JsonSummary,
     OnBusy,
     app,
     busy_policy,
@@ -35,6 +36,7 @@ def ingest(
         typer.Option("--max-cost", min=0, help="Refuse a run whose embedding estimate (USD) is higher."),
     ] = None,
     on_busy: OnBusy = None,
+    as_json: JsonSummary = False,
 ) -> None:
     """Sync SOURCE into the index: new and changed documents are indexed, removed ones deleted."""
     from ragkeeper.flows.ingest import ingest as ingest_flow
@@ -48,9 +50,10 @@ def ingest(
             force_delete=force_delete,
             max_cost=max_cost,
             on_busy=busy_policy(on_busy),
-        )
+        ),
+        quiet=as_json,
     )
-    print_summary(summary)
+    print_summary(summary, as_json)
 
 
 @app.command(rich_help_panel="Index")
@@ -67,6 +70,7 @@ def reindex(
         BusyPolicy,
         typer.Option("--on-busy", help="When another run is writing the collection: wait for it or skip."),
     ] = BusyPolicy.WAIT,
+    as_json: JsonSummary = False,
 ) -> None:
     """Re-index named objects: written if new or changed, deleted if gone from the source."""
     from ragkeeper.flows.reindex import reindex as reindex_flow
@@ -78,9 +82,10 @@ def reindex(
             source=source,
             collection=collection,
             on_busy=busy_policy(on_busy),
-        )
+        ),
+        quiet=as_json,
     )
-    print_summary(summary)
+    print_summary(summary, as_json)
 
 
 @app.command(rich_help_panel="Index")
@@ -89,6 +94,7 @@ def reconcile(
     collection: Collection = None,
     force_delete: ForceDelete = False,
     on_busy: OnBusy = None,
+    as_json: JsonSummary = False,
 ) -> None:
     """Repair drift (orphan and missing chunks, lost records), then sync; the summary lists the repairs."""
     from ragkeeper.flows.reconcile import reconcile as reconcile_flow
@@ -97,6 +103,7 @@ def reconcile(
     summary = with_progress(
         lambda: reconcile_flow(
             source=source, collection=collection, force_delete=force_delete, on_busy=busy_policy(on_busy)
-        )
+        ),
+        quiet=as_json,
     )
-    print_summary(summary)
+    print_summary(summary, as_json)

@@ -18,9 +18,8 @@ from ragkeeper import runtime
 from ragkeeper.adapters.prefect_events import emit_finetune_event
 from ragkeeper.core.faults import checkpoint
 from ragkeeper.core.retrain.jobs import (
-    attempts,
+    decide_job,
     ended_jobs,
-    failure_reason,
     job_metadata,
     job_order,
     oldest_live_job,
@@ -66,18 +65,12 @@ def start_or_attach(settings: Settings, spec: JobSpec, version: DatasetVersion) 
     for job in ended:
         if job.id not in recorded:  # recording reads the whole registry, even to find it known
             record_failure(settings, spec, job)
-    live = oldest_live_job(jobs)
-    if live is not None:
-        return _attach(settings, spec, live, jobs, noted, detail=f"attached to job {live.id} ({live.status})")
-    tried = attempts(ended, {record.job_id for record in failed if record.duplicate_of})
-    if tried and len(tried) >= settings.retrain.max_attempts_per_version:
-        return JobStart(
-            None,
-            None,
-            f"{len(tried)} job(s) for this version ended without a model "
-            f"(last: {failure_reason(tried[-1])}); change the dataset or raise "
-            "retrain.max_attempts_per_version to try again",
-        )
+    duplicates = {record.job_id for record in failed if record.duplicate_of}
+    decision = decide_job(jobs, duplicates, settings.retrain.max_attempts_per_version)
+    if decision.action == "attach" and decision.job is not None:
+        return _attach(settings, spec, decision.job, jobs, noted, detail=decision.reason)
+    if decision.action == "refuse":
+        return JobStart(None, None, decision.reason)
     training_file = _upload(settings, spec, "training", version.training)
     checkpoint(AFTER_UPLOAD)
     validation_file = (

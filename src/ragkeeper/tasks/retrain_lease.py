@@ -12,11 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from prefect.concurrency.sync import concurrency
-
 from ragkeeper.core.sync.report import artifact_key
 from ragkeeper.settings import Settings
-from ragkeeper.tasks.write_lease import ensure_limit
+from ragkeeper.tasks.leases import exclusive
 
 
 def retrain_lease_name(dataset: str) -> str:
@@ -27,21 +25,11 @@ def retrain_lease_name(dataset: str) -> str:
 @contextmanager
 def dataset_lease(settings: Settings, dataset: str) -> Iterator[bool]:
     """Hold the dataset's lease for the block; yields False (holding nothing) when the wait timed out."""
-    name = retrain_lease_name(dataset)
-    ensure_limit(name)
-    acquired = False
-    try:
-        with concurrency(
-            name,
-            occupy=1,
-            timeout_seconds=max(settings.retrain.lease_wait_seconds, 1.0),
-            lease_duration=settings.retrain.lease_seconds,
-            strict=True,
-        ):
-            acquired = True
-            yield True
-            return
-    except TimeoutError:
-        if acquired:
-            raise  # raised by the block, not by waiting for the lease
-    yield False
+    lease_seconds = settings.retrain.lease_seconds
+    with exclusive(
+        retrain_lease_name(dataset),
+        lease_seconds=lease_seconds,
+        renew_seconds=lease_seconds / 4,
+        wait_seconds=max(settings.retrain.lease_wait_seconds, 1.0),
+    ) as lease:
+        yield lease.acquired

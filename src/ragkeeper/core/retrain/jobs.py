@@ -8,7 +8,9 @@ or succeeded) is the one every run attaches to; failed and cancelled ones are co
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from ragkeeper.models import FineTuneJob, JobEvent
 
@@ -68,3 +70,34 @@ def final_metrics(job: FineTuneJob, events: Sequence[JobEvent]) -> dict[str, flo
     if job.trained_tokens is not None:
         metrics["trained_tokens"] = float(job.trained_tokens)
     return metrics
+
+
+@dataclass(frozen=True, slots=True)
+class JobDecision:
+    """Whether a run attaches to a job of this dataset version, starts one, or refuses (and why)."""
+
+    action: Literal["attach", "start", "refuse"]
+    job: FineTuneJob | None = None
+    reason: str = ""
+
+
+def decide_job(jobs: Sequence[FineTuneJob], duplicates: Collection[str], max_attempts: int) -> JobDecision:
+    """What to do about a dataset version whose jobs (in `job_order`) are `jobs`.
+
+    The oldest live job is attached to. Otherwise a new job starts, unless `max_attempts` jobs of
+    this version already ended without a model (duplicates cancelled after a creation race do not
+    count): then the run refuses, naming the last failure.
+    """
+    live = oldest_live_job(jobs)
+    if live is not None:
+        return JobDecision("attach", live, f"attached to job {live.id} ({live.status})")
+    tried = attempts(ended_jobs(jobs), duplicates)
+    if tried and len(tried) >= max_attempts:
+        return JobDecision(
+            "refuse",
+            None,
+            f"{len(tried)} job(s) for this version ended without a model "
+            f"(last: {failure_reason(tried[-1])}); change the dataset or raise "
+            "retrain.max_attempts_per_version to try again",
+        )
+    return JobDecision("start")

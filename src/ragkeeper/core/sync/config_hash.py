@@ -22,9 +22,10 @@ PIPELINE_VERSION = 2
 HASHED_QUALITY_FIELDS = frozenset(
     {
         "min_printable_share",
+        "min_pages_with_text_share",
         "min_chunk_chars",
         "max_chunk_chars",
-        "max_repeated_line_share",
+        "min_compressed_share",
         "max_markup_share",
         "max_excluded_chunk_share",
     }

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
+from typing import Any
+
 from ragkeeper.core.quality.report import excluded_by_check
 from ragkeeper.models import RunSummary
 
@@ -63,6 +67,11 @@ def summary_rows(summary: RunSummary) -> list[tuple[str, str]]:
         )
     rows += [(f"{stage} seconds", f"{seconds:.2f}") for stage, seconds in summary.stage_seconds.items()]
     return rows
+
+
+def summary_json(summary: RunSummary) -> dict[str, Any]:
+    """The summary as JSON-ready data: every field of RunSummary, nested values as objects and lists."""
+    return json.loads(json.dumps(asdict(summary), default=str))
 
 
 def artifact_key(prefix: str, collection: str) -> str:
