@@ -250,7 +250,9 @@ def start_weaviate(
     return _launch("weaviate", command, env=env, data_dir=data_dir, url=url, health=health, ports=ports)
 
 
-def start_prefect(data_dir: Path, port: int | None = None, extra_env: dict[str, str] | None = None) -> Service:
+def start_prefect(
+    data_dir: Path, port: int | None = None, extra_env: dict[str, str] | None = None
+) -> Service:
     """`prefect server start` on 127.0.0.1 with its own SQLite database and telemetry off.
 
     `extra_env` adds server settings, e.g. `PREFECT_SERVER_SERVICES_REPOSSESSOR_LOOP_SECONDS`.

@@ -10,6 +10,8 @@ committed prefect.yaml equal to what the default settings render.
              last attempt was interrupted or failed for a reason that may pass.
 - reconcile: drift repair on `schedule.reconcile_cron`; skips when another run is writing.
 - retrain:   fine-tunes changed style datasets on `schedule.retrain_cron`.
+- evaluate:  scores retrieval on the labelled questions (`eval.questions_uri`) on `schedule.eval_cron`;
+             a score below `eval.min_recall` emits `ragkeeper.retrieval.degraded`.
 - train-style-model: one LoRA training run of the self-hosted trainer (`retrain.backend = "trl"`),
              started by `retrain`, on its own work pool (`retrain.trainer.work_pool`, where the GPU is).
 """
@@ -58,7 +60,7 @@ def reindex_trigger(collection: str) -> dict[str, Any]:
 
 
 def deployment_specs(settings: Settings) -> list[DeploymentSpec]:
-    """The five deployments, with the schedules of `settings.schedule`."""
+    """The six deployments, with the schedules of `settings.schedule`."""
     schedule = settings.schedule
     trainer = settings.retrain.trainer
     return [
@@ -89,6 +91,12 @@ def deployment_specs(settings: Settings) -> list[DeploymentSpec]:
             "ragkeeper.flows.retrain.retrain",
             schedule.retrain_cron,
             "Fine-tune the style model of every changed dataset",
+        ),
+        DeploymentSpec(
+            "scheduled",
+            "ragkeeper.flows.evaluate.evaluate",
+            schedule.eval_cron,
+            "Score retrieval (recall@k, MRR, nDCG@10) of the serving generation on the labelled questions",
         ),
         DeploymentSpec(
             trainer.deployment.split("/", 1)[-1],

@@ -191,8 +191,8 @@ def make_recorded_embedder(settings: Settings, record: GenerationRecord) -> Embe
     return embedder
 
 
-def make_reader_embedder(store: VectorStore, settings: Settings) -> Embedder:
-    """The embedder of the generation readers search now (never simply the configured one)."""
+def serving_generation(store: VectorStore, settings: Settings) -> GenerationRecord:
+    """The record of the generation the store's alias serves now (ConfigError when there is none)."""
     from ragkeeper.adapters.weaviate.generations import serving_collection
 
     weaviate = _weaviate(store)
@@ -201,12 +201,19 @@ def make_reader_embedder(store: VectorStore, settings: Settings) -> Embedder:
         raise ConfigError(
             f"collection {weaviate.collection_name} does not exist; run `ragkeeper ingest` first"
         )
-    record = generation_record(store, settings, serving)
+    return generation_record(store, settings, serving)
+
+
+def make_reader_embedder(
+    store: VectorStore, settings: Settings, record: GenerationRecord | None = None
+) -> Embedder:
+    """The embedder of the generation readers search (`record`, else the serving one), not the configured."""
+    record = record or serving_generation(store, settings)
     try:
         return make_recorded_embedder(settings, record)
     except EmbedderUnavailable as error:
         raise EmbedderUnavailable(
-            f"readers of {weaviate.collection_name} search {serving}, embedded by "
+            f"readers of {_weaviate(store).collection_name} search {record.collection}, embedded by "
             f"{record.model_id or 'an unknown model'}, and {error}; configure that embedder again, or "
             "complete the new generation with a full `ragkeeper ingest`"
         ) from None

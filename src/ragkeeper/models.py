@@ -90,11 +90,16 @@ class Chunk:
 
 @dataclass(frozen=True, slots=True)
 class EmbeddedChunk:
-    """A chunk with its vector and the id of the model that computed it."""
+    """A chunk with its vector, the id of the model that computed it, and the hash of the text embedded.
+
+    `embedded_hash` (see `core.sync.embedded_text`) tells later runs whether the vector still fits
+    the chunk's embedded text (its contextual header included); empty: not known, never reused.
+    """
 
     chunk: Chunk
     vector: tuple[float, ...]
     model_id: str
+    embedded_hash: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,13 +167,20 @@ class ParseResult:
 
 @dataclass(frozen=True, slots=True)
 class SearchHit:
-    """One result of a similarity search."""
+    """One result of a search, with its source: the document, its title and section, the page, the chunk id.
+
+    `score` is the store's relevance for the mode (vector: cosine similarity; BM25: its score; hybrid:
+    the fused score), comparable only within one result list.
+    """
 
     text: str
     source_uri: str
     score: float
     title: str = ""
     page_number: int | None = None
+    section: str = ""
+    chunk_id: str = ""
+    file_type: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,6 +229,7 @@ class RunSummary:
     new_generation: bool = False
     switched_from: str | None = None
     generations_dropped: tuple[str, ...] = ()
+    switch_refused: str = ""  # why the retrieval gate kept readers on the serving generation
     objects_new: int = 0
     objects_changed: int = 0
     objects_unchanged: int = 0

@@ -6,6 +6,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Protocol, runtime_checkable
 
 from ragkeeper.core.retrain.style_dataset import DatasetFile
+from ragkeeper.core.retrieval.query import SearchRequest
 from ragkeeper.core.sync.chunk_writes import StoredChunk
 from ragkeeper.models import (
     DatasetCheckReport,
@@ -137,8 +138,8 @@ class VectorStore(Protocol):
         """Insert or replace chunks by id; return how many were written."""
         ...
 
-    def search(self, vector: Sequence[float], limit: int) -> list[SearchHit]:
-        """The nearest chunks to a vector."""
+    def search(self, request: SearchRequest, vector: Sequence[float] | None = None) -> list[SearchHit]:
+        """The hits of a search request (hybrid, vector or BM25, filtered); `vector`: the embedded query."""
         ...
 
     def count(self) -> int:

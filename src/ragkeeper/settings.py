@@ -8,6 +8,7 @@ Sources, highest priority first: arguments passed in code, environment variables
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -20,6 +21,7 @@ from pydantic_settings import (
 )
 
 from ragkeeper.errors import ConfigError
+from ragkeeper.retrieval_settings import EvalSettings, SearchSettings
 
 CONFIG_FILE_ENV = "RAGKEEPER_CONFIG"
 DEFAULT_CONFIG_FILE = "ragkeeper.toml"
@@ -109,6 +111,10 @@ class EmbedSettings(_Section):
     price_per_million_tokens: float = Field(
         default=0.02, ge=0, description="USD, for dry-run cost estimates."
     )
+    chunk_header: Literal["title_section", "title", "none"] = Field(
+        default="title_section",
+        description="Context prepended to the text that is embedded (never to the stored text).",
+    )
 
 
 class OpenAISettings(_Section):
@@ -164,6 +170,26 @@ class QualitySettings(_Section):
         default=100, ge=1, description="Documents per Great Expectations validation (one call costs ~0.5 s)."
     )
     suite_override_file: Path | None = Field(default=None, description="JSON file with extra expectations.")
+    boilerplate_patterns: list[str] = Field(
+        default=[], description="Regexes: a chunk whose text one matches is left out (check `boilerplate`)."
+    )
+    boilerplate_min_documents: int = Field(
+        default=5,
+        ge=2,
+        description="A chunk text repeated in this many documents is reported as boilerplate.",
+    )
+
+    @model_validator(mode="after")
+    def _boilerplate_patterns_compile(self) -> QualitySettings:
+        for pattern in self.boilerplate_patterns:
+            try:
+                re.compile(pattern)
+            except re.error as error:
+                raise ValueError(
+                    f"boilerplate_patterns: {pattern!r} is not a regular expression ({error})"
+                ) from None
+        return self
+
     data_docs_dir: Path = Field(default=Path("gx/data_docs"), description="Where GX Data Docs are written.")
 
 
@@ -296,6 +322,7 @@ class ScheduleSettings(_Section):
     reindex_cron: str | None = Field(default=None, description="Usually unset: reindex runs on S3 events.")
     reconcile_cron: str | None = Field(default="30 3 * * *", description="Drift repair.")
     retrain_cron: str | None = Field(default="0 4 * * *", description="Fine-tune changed style datasets.")
+    eval_cron: str | None = Field(default="0 5 * * *", description="Score retrieval on eval.questions_uri.")
     timezone: str = "UTC"
     work_pool: str = Field(default="ragkeeper", description="Work pool of the prefect.yaml deployments.")
     tags: list[str] = Field(default=["ragkeeper"])
@@ -529,6 +556,8 @@ class Settings(BaseSettings):
     listen: ListenSettings = ListenSettings()
     metrics: MetricsSettings = MetricsSettings()
     retrain: RetrainSettings = RetrainSettings()
+    search: SearchSettings = SearchSettings()
+    eval: EvalSettings = EvalSettings()
 
     @classmethod
     def settings_customise_sources(

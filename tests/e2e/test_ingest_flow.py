@@ -4,6 +4,7 @@ import pytest
 
 from ragkeeper.adapters.embedders.hashing import HashingEmbedder
 from ragkeeper.adapters.weaviate.store import WeaviateStore
+from ragkeeper.core.retrieval.query import SearchRequest
 from ragkeeper.flows.ingest import ingest
 from ragkeeper.settings import load_settings
 from tests.conftest import CORPUS
@@ -18,7 +19,9 @@ def _all_objects(weaviate_client, collection):
 def _top_source(query: str) -> str:
     store = WeaviateStore(load_settings().weaviate)
     try:
-        return store.search(HashingEmbedder().embed([query])[0], 1)[0].source_uri
+        return store.search(
+            SearchRequest(query, mode="vector", limit=1), HashingEmbedder().embed([query])[0]
+        )[0].source_uri
     finally:
         store.close()
 

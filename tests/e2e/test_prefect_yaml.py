@@ -20,6 +20,7 @@ DEPLOYMENTS = (
     "reindex/on-change",
     "reconcile/scheduled",
     "retrain/scheduled",
+    "evaluate/scheduled",
     "train-style-model/gpu",
 )
 
@@ -71,11 +72,12 @@ def test_prefect_deploy_creates_the_deployments_and_a_worker_runs_them(
         name: httpx.get(f"{api}/deployments/name/{name}", timeout=10).json() for name in DEPLOYMENTS
     }
     assert {name: d["work_pool_name"] for name, d in deployments.items()} == {
-        **dict.fromkeys(DEPLOYMENTS[:4], pool),
+        **dict.fromkeys(DEPLOYMENTS[:5], pool),
         "train-style-model/gpu": f"{pool}-gpu",
     }
     assert deployments["ingest/scheduled"]["schedules"][0]["schedule"]["cron"] == "0 * * * *"
     assert deployments["reindex/on-change"]["schedules"] == []
+    assert deployments["evaluate/scheduled"]["schedules"][0]["schedule"]["cron"] == "0 5 * * *"
     automations = httpx.post(f"{api}/automations/filter", json={}, timeout=10).json()
     reindex_id = deployments["reindex/on-change"]["id"]
     triggers = [

@@ -13,6 +13,7 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ragkeeper.core.retrieval.query import SearchRequest
 from ragkeeper.core.sync.chunk_writes import StoredChunk, chunk_properties
 from ragkeeper.core.sync.ids import chunk_uuid, content_hash, occurrences
 from ragkeeper.errors import UnsupportedDocument
@@ -136,10 +137,13 @@ class MemoryStore:
             self.upserts += 1
             if self.loses is not None and self.loses in chunk.chunk.text:
                 continue
-            self.objects[chunk.chunk.id] = (chunk_properties(chunk.chunk, chunk.model_id), chunk.vector)
+            self.objects[chunk.chunk.id] = (
+                chunk_properties(chunk.chunk, chunk.model_id, chunk.embedded_hash),
+                chunk.vector,
+            )
         return len(chunks)
 
-    def search(self, vector: Sequence[float], limit: int) -> list[SearchHit]:
+    def search(self, request: SearchRequest, vector: Sequence[float] | None = None) -> list[SearchHit]:
         return []
 
     def count(self) -> int:

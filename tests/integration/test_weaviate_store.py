@@ -3,8 +3,10 @@
 import pytest
 
 from ragkeeper.adapters.embedders.hashing import HashingEmbedder
-from ragkeeper.adapters.weaviate.schema import INTEGERS, KEYS, SEARCHABLE_TEXT
+from ragkeeper.adapters.weaviate import schema
+from ragkeeper.adapters.weaviate.schema import EMBEDDED_HASH, INTEGERS, KEYS, SEARCHABLE_TEXT
 from ragkeeper.adapters.weaviate.store import WeaviateStore
+from ragkeeper.core.retrieval.query import SearchRequest
 from ragkeeper.core.sync.chunk_writes import chunk_properties
 from ragkeeper.core.sync.ids import chunk_uuid, content_hash
 from ragkeeper.errors import ServiceUnavailable
@@ -38,7 +40,7 @@ def _embedded(collection: str, texts=TEXTS, uri="s3://b/doc.md"):
         for i, t in enumerate(texts)
     ]
     return [
-        EmbeddedChunk(c, tuple(v), embedder.model_id)
+        EmbeddedChunk(c, tuple(v), embedder.model_id, content_hash(c.text))
         for c, v in zip(chunks, embedder.embed(texts), strict=True)
     ]
 
@@ -56,9 +58,11 @@ def test_collection_has_the_explicit_schema_of_version_2(store, weaviate_env, we
     config = weaviate_client.collections.get(weaviate_env).config.get()
     properties = {p.name: p for p in config.properties}
     assert {name: p.data_type.value for name, p in properties.items()} == {
-        **dict.fromkeys(SEARCHABLE_TEXT + KEYS, "text"),
+        **dict.fromkeys((*SEARCHABLE_TEXT, *KEYS, EMBEDDED_HASH), "text"),
         **dict.fromkeys(INTEGERS, "int"),
     }
+    hashed = properties[EMBEDDED_HASH]
+    assert (hashed.index_searchable, hashed.index_filterable) == (False, False)
     for name in SEARCHABLE_TEXT:
         assert (properties[name].tokenization.value, properties[name].index_searchable) == ("word", True)
     assert not properties["text"].index_filterable  # searched, never filtered on
@@ -93,7 +97,7 @@ def test_upsert_is_idempotent_and_search_finds_the_nearest(store, weaviate_env):
     assert store.ids_for_source("s3://b/other.md") == set()
 
     query = HashingEmbedder(64).embed(["when are API keys rotated"])[0]
-    hits = store.search(query, 2)
+    hits = store.search(SearchRequest("when are API keys rotated", mode="vector", limit=2), query)
     assert hits[0].text == TEXTS[0]
     assert hits[0].source_uri == "s3://b/doc.md"
     assert hits[0].page_number == 1
@@ -165,7 +169,7 @@ def test_fetch_stored_returns_vector_model_and_the_properties_written(store, wea
     assert stored.model_id == "hashing-v2-64"
     assert stored.vector == pytest.approx(chunks[0].vector, abs=1e-6)
     # The decision to skip a rewrite compares these with what would be written now.
-    wanted = chunk_properties(chunks[0].chunk, chunks[0].model_id)
+    wanted = chunk_properties(chunks[0].chunk, chunks[0].model_id, chunks[0].embedded_hash)
     assert {k: stored.properties.get(k) for k in wanted} == wanted
     assert store.count_ids({c.chunk.id for c in chunks} | {missing}) == len(chunks)
 
@@ -229,3 +233,30 @@ def test_chunks_of_uris_that_differ_only_by_whitespace_or_normalisation_are_sele
     expected = {**ids, VARIANT_URIS[0]: set(), VARIANT_URIS[1]: {first}, VARIANT_URIS[4]: set()}
     assert {uri: store.ids_for_source(uri) for uri in VARIANT_URIS} == expected
     assert store.count() == sum(len(v) for v in expected.values())
+
+
+def test_a_collection_created_before_embedded_hashes_gets_the_property_on_its_first_write(
+    store, weaviate_env, weaviate_client
+):
+    from weaviate.classes.config import Configure
+
+    weaviate_client.collections.create(
+        weaviate_env,
+        properties=[p for p in schema.chunk_properties() if p.name != EMBEDDED_HASH],
+        vector_config=Configure.Vectors.self_provided(),
+    )
+    old, new = _embedded(weaviate_env)[:2]
+    legacy = {k: v for k, v in chunk_properties(old.chunk, old.model_id, "").items() if k != EMBEDDED_HASH}
+    weaviate_client.collections.get(weaviate_env).data.insert(
+        legacy, uuid=old.chunk.id, vector=list(old.vector)
+    )
+
+    found = store.fetch_stored([old.chunk.id])  # reading does not change the schema
+    assert found[old.chunk.id].embedded_hash == content_hash(old.chunk.text)  # its text alone was embedded
+    assert EMBEDDED_HASH not in {
+        p.name for p in weaviate_client.collections.get(weaviate_env).config.get().properties
+    }
+
+    store.upsert([new])
+    assert store.fetch_stored([new.chunk.id])[new.chunk.id].embedded_hash == new.embedded_hash
+    assert store.fetch_stored([old.chunk.id])[old.chunk.id].embedded_hash == content_hash(old.chunk.text)

@@ -6,6 +6,7 @@ import pytest
 
 from ragkeeper.core.sync.config_hash import (
     HASHED_QUALITY_FIELDS,
+    HASHED_WHEN_SET_QUALITY_FIELDS,
     RUN_LEVEL_QUALITY_FIELDS,
     pipeline_config_hash,
 )
@@ -44,10 +45,23 @@ def test_content_that_changes_what_is_indexed_changes_the_hash(tmp_path):
 def test_every_quality_setting_is_classified_as_hashed_or_run_level():
     """A new quality setting must say whether it changes what an object becomes (then it is hashed)."""
     fields = set(QualitySettings.model_fields)
-    assert HASHED_QUALITY_FIELDS.isdisjoint(RUN_LEVEL_QUALITY_FIELDS)
-    assert fields == HASHED_QUALITY_FIELDS | RUN_LEVEL_QUALITY_FIELDS, fields ^ (
-        HASHED_QUALITY_FIELDS | RUN_LEVEL_QUALITY_FIELDS
-    )
+    hashed = HASHED_QUALITY_FIELDS | HASHED_WHEN_SET_QUALITY_FIELDS
+    assert HASHED_QUALITY_FIELDS.isdisjoint(HASHED_WHEN_SET_QUALITY_FIELDS)
+    assert hashed.isdisjoint(RUN_LEVEL_QUALITY_FIELDS)
+    assert fields == hashed | RUN_LEVEL_QUALITY_FIELDS, fields ^ (hashed | RUN_LEVEL_QUALITY_FIELDS)
+
+
+def test_chunk_headers_and_boilerplate_patterns_are_hashed_once_set_only():
+    def digest(**sections):
+        return pipeline_config_hash(Settings(**sections), "m")
+
+    off = digest(embed={"chunk_header": "none"})
+    assert digest(embed={"chunk_header": "title"}) != off != digest(embed={"chunk_header": "title_section"})
+    assert digest(embed={"chunk_header": "title"}) != digest(embed={"chunk_header": "title_section"})
+    patterns = digest(embed={"chunk_header": "none"}, quality={"boilerplate_patterns": ["^Next$"]})
+    assert patterns != off
+    # Unset, neither appears: an index built before they existed keeps its hash.
+    assert off == digest(embed={"chunk_header": "none"}, quality={"boilerplate_min_documents": 9})
 
 
 @pytest.mark.parametrize("name", ["max_failure_share"])

@@ -16,6 +16,7 @@ def test_schedules_work_pool_and_trigger_come_from_settings():
         schedule={
             "ingest_cron": "*/5 * * * *",
             "retrain_cron": None,
+            "eval_cron": "15 6 * * 1",
             "work_pool": "k8s",
             "timezone": "Europe/Paris",
         },
@@ -23,12 +24,13 @@ def test_schedules_work_pool_and_trigger_come_from_settings():
     )
     document = yaml.safe_load(render_prefect_yaml(settings))
     by_entry = {d["entrypoint"].rsplit(".", 1)[-1]: d for d in document["deployments"]}
-    assert set(by_entry) == {"ingest", "reindex", "reconcile", "retrain", "train_style_model"}
+    assert set(by_entry) == {"ingest", "reindex", "reconcile", "retrain", "evaluate", "train_style_model"}
     assert by_entry["ingest"]["schedules"] == [{"cron": "*/5 * * * *", "timezone": "Europe/Paris"}]
     assert by_entry["retrain"]["schedules"] == []
+    assert by_entry["evaluate"]["schedules"] == [{"cron": "15 6 * * 1", "timezone": "Europe/Paris"}]
     pools = {d["entrypoint"].rsplit(".", 1)[-1]: d["work_pool"]["name"] for d in document["deployments"]}
     assert pools == {
-        **dict.fromkeys(["ingest", "reindex", "reconcile", "retrain"], "k8s"),
+        **dict.fromkeys(["ingest", "reindex", "reconcile", "retrain", "evaluate"], "k8s"),
         "train_style_model": "ragkeeper-gpu",
     }
     trigger = by_entry["reindex"]["triggers"][0]

@@ -38,7 +38,7 @@ app = typer.Typer(
 console = Console()
 errors = Console(stderr=True)
 
-COMMAND_GROUPS = ("sync", "operations", "metrics", "retrain", "models")
+COMMAND_GROUPS = ("sync", "retrieval", "operations", "metrics", "retrain", "models")
 
 # Quiet defaults for a person at a terminal; any of these can be overridden from the environment.
 _QUIET_ENVIRONMENT = {

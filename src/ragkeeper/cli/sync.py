@@ -1,11 +1,10 @@
-"""Sync commands: ingest, reindex, reconcile (each a flow run with progress bars), and query."""
+"""Sync commands: ingest, reindex, reconcile (each a flow run with progress bars)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from ragkeeper.cli.app import (
     BusyPolicy,
@@ -16,12 +15,9 @@ from ragkeeper.cli.app import (
     app,
     busy_policy,
     check_source,
-    console,
     print_summary,
     with_progress,
 )
-from ragkeeper.errors import RagkeeperError
-from ragkeeper.settings import settings_for_run
 
 
 @app.command(rich_help_panel="Index")
@@ -111,39 +107,3 @@ def reconcile(
         quiet=as_json,
     )
     print_summary(summary, as_json)
-
-
-@app.command(rich_help_panel="Index")
-def query(
-    text: Annotated[str, typer.Argument(help="The question or phrase to search for.")],
-    limit: Annotated[int, typer.Option(min=1, max=100, help="How many hits to show.")] = 5,
-    collection: Collection = None,
-) -> None:
-    """Search the index and print the top hits with their source file.
-
-    The question is embedded with the model of the generation readers search, which differs from
-    the configured one while a new generation is being built.
-    """
-    from ragkeeper import factory
-
-    settings = settings_for_run(collection=collection)
-    store = factory.make_vector_store(settings)
-    try:
-        if store.count() == 0:
-            raise RagkeeperError(
-                f"collection {settings.weaviate.collection} is empty; run `ragkeeper ingest` first"
-            )
-        hits = store.search(factory.make_reader_embedder(store, settings).embed([text])[0], limit)
-    finally:
-        store.close()
-    table = Table("#", "score", "source", "page", "text", title=f"top {len(hits)} for: {text}")
-    for rank, hit in enumerate(hits, 1):
-        snippet = " ".join(hit.text.split())
-        table.add_row(
-            str(rank),
-            f"{hit.score:.3f}",
-            hit.source_uri.rsplit("/", 1)[-1],
-            "" if hit.page_number is None else str(hit.page_number),
-            snippet[:160] + ("…" if len(snippet) > 160 else ""),
-        )
-    console.print(table)

@@ -11,7 +11,7 @@ with one line. Dry runs take no lease and write nothing.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -93,7 +93,12 @@ def _sync(
     done.serving_deleted = delete_from_serving(settings, planned.plan.serving_deleted).serving_deleted
     if not streamed.stopped:
         full_sync = flow in FULL_SYNC_FLOWS
-        done.switched_from, done.dropped = switch_generation(settings, options.force_delete, full_sync)
+        switch = switch_generation(settings, options.force_delete, full_sync)
+        done.switched_from, done.dropped, done.switch_refused = (
+            switch.switched_from,
+            switch.dropped,
+            switch.refused,
+        )
         done.totals = index_totals(settings, planned.plan, full_sync, streamed.written)
     summary = _summary(flow, settings, planned, streamed, done)
     summary = replace(summary, stage_seconds={**summary.stage_seconds, "plan": plan_seconds})
@@ -132,7 +137,8 @@ class _Done:
     chunks_deleted: int = 0
     serving_deleted: int = 0
     switched_from: str | None = None
-    dropped: list[str] = field(default_factory=list)
+    dropped: tuple[str, ...] = ()
+    switch_refused: str = ""
     totals: IndexTotals | None = None
 
 
@@ -170,7 +176,8 @@ def _summary(
         new_generation=generation.is_new and not generation.legacy,
         readers_on_other_generation=generation.pending,
         switched_from=done.switched_from,
-        generations_dropped=tuple(done.dropped),
+        generations_dropped=done.dropped,
+        switch_refused=done.switch_refused,
         objects_seen=planned.seen,
         objects_new=len(plan.new),
         objects_changed=len(plan.changed),

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
-from prefect import task
+from prefect import get_run_logger, task
 
 from ragkeeper import factory, runtime
 from ragkeeper.core.sync.generations import (
@@ -19,6 +19,7 @@ from ragkeeper.core.sync.plan import check_generation_switch
 from ragkeeper.errors import ModelMismatch, RagkeeperError
 from ragkeeper.models import IndexedState
 from ragkeeper.settings import Settings
+from ragkeeper.tasks.eval_tasks import gate_refusal
 from ragkeeper.tasks.retry import RETRYING
 
 
@@ -87,19 +88,27 @@ def _adoptions(settings: Settings) -> list[GenerationRecord]:
     return adopted
 
 
+@dataclass(frozen=True)
+class Switch:
+    """What `switch_generation` did: the generation that served before and the dropped ones, or why not."""
+
+    switched_from: str | None = None
+    dropped: tuple[str, ...] = ()
+    refused: str = ""
+
+
 @task(name="switch-generation", **RETRYING)
-def switch_generation(
-    settings: Settings, force_delete: bool, full_sync: bool
-) -> tuple[str | None, list[str]]:
+def switch_generation(settings: Settings, force_delete: bool, full_sync: bool) -> Switch:
     """Point the collection alias at the generation this run built; drop generations no longer kept.
 
     Only a full sync replaces a serving generation; any run may create the alias of a first one.
-    Only generations ragkeeper recorded are ever dropped. Returns the generation that served
-    before (None when nothing changed) and the dropped ones.
+    A serving generation is replaced only when the new one passes the delete guard and the
+    retrieval gate (`tasks.eval_tasks.gate_refusal`); otherwise readers stay and `refused` says why.
+    Only generations ragkeeper recorded are ever dropped.
     """
     generation = runtime.generation(settings)
     if generation.legacy or not generation.is_new or (generation.serving and not full_sync):
-        return None, []
+        return Switch()
     if generation.serving is not None:
         check_generation_switch(
             _holding(runtime.serving_state_store(settings).load()),
@@ -108,10 +117,15 @@ def switch_generation(
             generation.alias,
             force_delete,
         )
+        refused = gate_refusal(settings)
+        if refused:
+            get_run_logger().warning("readers stay on %s: %s", generation.serving, refused)
+            return Switch(refused=refused)
     keep = {generation.collection}
     if settings.weaviate.keep_previous_generation and generation.serving:
         keep.add(generation.serving)
-    return generation.serving, factory.switch_alias(runtime.alias_store(settings), generation, keep)
+    dropped = factory.switch_alias(runtime.alias_store(settings), generation, keep)
+    return Switch(generation.serving, tuple(dropped))
 
 
 def _holding(states: Sequence[IndexedState]) -> int:

