@@ -31,7 +31,8 @@ from ragkeeper.core.retrain.trainer_runs import (
 )
 from ragkeeper.errors import ConfigError, TerminalError, TransientError
 from ragkeeper.models import FineTuneJob, JobEvent, JobSpec
-from ragkeeper.settings import S3Settings, TrainerSettings
+from ragkeeper.retrain_settings import TrainerSettings
+from ragkeeper.settings import S3Settings
 
 _LOG_PAGE = 200
 
