@@ -24,10 +24,10 @@ from ragkeeper.models import (
     IndexedState,
     ParsedDocument,
     QualityReport,
-    RunRecord,
     SearchHit,
     SourceObject,
 )
+from ragkeeper.run_models import RunRecord
 
 
 @dataclass
@@ -123,7 +123,10 @@ class CountingEmbedder:
 
 @dataclass
 class MemoryStore:
-    """A VectorStore in a dict; chunks whose text contains `loses` are silently lost (a lossy sink)."""
+    """A VectorStore in a dict; chunks whose text contains `loses` are silently lost (a lossy sink).
+
+    Write tasks run in threads side by side: reads iterate over a snapshot of the dict.
+    """
 
     objects: dict[str, tuple[dict[str, Any], tuple[float, ...]]] = field(default_factory=dict)
     upserts: int = 0
@@ -150,21 +153,21 @@ class MemoryStore:
         return len(self.objects)
 
     def ids_for_source(self, source_uri: str) -> set[str]:
-        return {i for i, (p, _) in self.objects.items() if p["source_uri"] == source_uri}
+        return {i for i, (p, _) in list(self.objects.items()) if p["source_uri"] == source_uri}
 
     def chunk_ids_by_source(self) -> dict[str, set[str]]:
         grouped: dict[str, set[str]] = {}
-        for i, (p, _) in self.objects.items():
+        for i, (p, _) in list(self.objects.items()):
             grouped.setdefault(p["source_uri"], set()).add(i)
         return grouped
 
     def embedding_model(self) -> str | None:
-        return next((p["embedding_model"] for p, _ in self.objects.values()), None)
+        return next((p["embedding_model"] for p, _ in list(self.objects.values())), None)
 
     def fetch_stored(self, ids: Collection[str]) -> dict[str, StoredChunk]:
         return {
             i: StoredChunk(vector, p["embedding_model"], {**p})
-            for i, (p, vector) in self.objects.items()
+            for i, (p, vector) in list(self.objects.items())
             if i in ids
         }
 

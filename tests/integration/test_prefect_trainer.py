@@ -12,7 +12,7 @@ import pytest
 from ragkeeper.adapters.finetuning.prefect_trainer import PrefectTrainer
 from ragkeeper.core.retrain.jobs import job_metadata
 from ragkeeper.errors import ConfigError
-from ragkeeper.models import JobSpec
+from ragkeeper.retrain_models import JobSpec
 from ragkeeper.retrain_settings import TrainerSettings
 from ragkeeper.settings import S3Settings
 from tests.conftest import REPO

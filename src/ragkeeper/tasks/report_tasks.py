@@ -12,7 +12,8 @@ from prefect.cache_policies import NO_CACHE
 from ragkeeper import runtime
 from ragkeeper.core.quality.report import excluded_by_check, excluded_offenders, gate_quarantines
 from ragkeeper.core.sync.report import artifact_key, summary_rows
-from ragkeeper.models import IndexedState, RunSummary
+from ragkeeper.models import IndexedState
+from ragkeeper.run_models import RunSummary
 from ragkeeper.settings import Settings
 
 # Runs that list the whole source: a successful one makes the whole index fresh.

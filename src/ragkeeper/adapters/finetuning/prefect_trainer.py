@@ -30,7 +30,7 @@ from ragkeeper.core.retrain.trainer_runs import (
     version_folder,
 )
 from ragkeeper.errors import ConfigError, TerminalError, TransientError
-from ragkeeper.models import FineTuneJob, JobEvent, JobSpec
+from ragkeeper.retrain_models import FineTuneJob, JobEvent, JobSpec
 from ragkeeper.retrain_settings import TrainerSettings
 from ragkeeper.settings import S3Settings
 
