@@ -29,7 +29,7 @@ from ragkeeper.models import (
 from ragkeeper.ports import Embedder, ReportingEmbedder
 from ragkeeper.settings import Settings
 from ragkeeper.tasks.retry import RETRYING
-from ragkeeper.tasks.serving_tasks import stored_chunks
+from ragkeeper.tasks.serving_tasks import mirror_documents, stored_chunks
 
 
 @task(name="write-batch", **RETRYING)
@@ -85,6 +85,7 @@ def write_batch(settings: Settings, batch: Sequence[ParsedDocument], config_hash
         [IndexedState(d.obj.uri, d.obj.etag, config_hash, tuple(c.id for c in d.chunks)) for d in kept]
     )
     checkpoint("after-state")
+    serving = mirror_documents(settings, kept)  # readers' generation, while a new one is pending
     embedded_texts = [embedded_text(c, header) for c in writes.embed if c.source_uri in kept_uris]
     return WriteResult(
         chunks_planned=len(planned),
@@ -98,6 +99,9 @@ def write_batch(settings: Settings, batch: Sequence[ParsedDocument], config_hash
         embed_seconds=embed_seconds,
         write_seconds=time.perf_counter() - started,
         quarantined=tuple(failed[uri] for uri in sorted(failed)),
+        serving_updated=serving.serving_updated,
+        serving_stale=serving.serving_stale,
+        serving_embeddings=serving.serving_embeddings,
     )
 
 
