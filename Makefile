@@ -31,7 +31,7 @@ export UNSTRUCTURED_DISABLE_NOTICE ?= 1
 export SCARF_NO_ANALYTICS ?= true
 export HF_HUB_DISABLE_TELEMETRY ?= 1
 
-.PHONY: help install install-ml services demo test test-unit test-ml bench bench-peer peer-install peer-lock lint format lock lock-ml services-up services-down clean
+.PHONY: help install install-ml services demo test test-unit test-ml soak bench bench-peer peer-install peer-lock lint format lock lock-ml services-up services-down clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  \033[36m%-14s\033[0m %s\n",$$1,$$2}'
@@ -77,6 +77,9 @@ test-ml: install-ml services ## Run only the `ml` tests (tiny LoRA training, loc
 
 test-unit: install ## Run only the fast unit tests
 	$(BIN)/pytest tests/unit
+
+soak: install services ## 10 SIGKILLs at random moments of an ingest, each repaired; prints "N of 10 converged exactly" (SOAK_ARGS="--corpus DIR")
+	$(BIN)/python benchmarks/soak.py $(SOAK_ARGS)
 
 bench: install services ## Benchmark cold / unchanged / 1%-changed ingest (BENCH_DOCS=2000)
 	$(BIN)/python benchmarks/ingest_bench.py --docs $(BENCH_DOCS)

@@ -35,6 +35,10 @@ SMALL_CHUNKS = {
 # Task retries after a transient failure: short waits (read when ragkeeper is imported, so only
 # processes started for a case see them; in-process runs keep the defaults).
 QUICK_RETRIES = {"RAGKEEPER_TASK_RETRY_DELAYS": "1,2,4"}
+# Leases that outlive a restart of the Prefect server (the default keeps them in its memory).
+DURABLE_LEASES = {
+    "PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE": "prefect.server.concurrency.lease_storage.filesystem"
+}
 
 
 def kill(service: devservices.Service) -> None:
@@ -115,10 +119,13 @@ class FaultCase:
         }
 
     def spawn(self, *args: str, **extra: str) -> fault_runs.RunningCli:
-        """Start `ragkeeper ARGS` (default: ingest of the source) in a process of its own."""
-        return fault_runs.spawn(
-            *(args or ("ingest", self.source)), env=self.env(**extra), logs=self.tmp / "runs"
-        )
+        """Start `ragkeeper ARGS` (default: ingest of the source) in a process of its own.
+
+        It parses in its own process unless the case sets `ingest.parse_workers`: a parse pool's
+        forkserver imports unstructured a second time, which doubles what starting a run costs.
+        """
+        env = {"RAGKEEPER_INGEST__PARSE_WORKERS": "0", **self.env(**extra)}
+        return fault_runs.spawn(*(args or ("ingest", self.source)), env=env, logs=self.tmp / "runs")
 
     def run(self, *args: str, timeout: float = 600, **extra: str) -> fault_runs.RunOutcome:
         """Run `ragkeeper ARGS` (default: ingest of the source) in a process of its own and wait."""
@@ -202,10 +209,12 @@ def own_minio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[devservices.
 
 @pytest.fixture(scope="module")
 def own_prefect(tmp_path_factory: pytest.TempPathFactory) -> Iterator[devservices.Service]:
-    """A Prefect server of this module's own, to freeze and restart (leases live in its memory)."""
+    """A Prefect server of this module's own, to freeze and restart (its leases are stored on disk)."""
     from tests.conftest import FAST_LEASE_SWEEP
 
-    service = devservices.start_prefect(tmp_path_factory.mktemp("own-prefect"), extra_env=FAST_LEASE_SWEEP)
+    service = devservices.start_prefect(
+        tmp_path_factory.mktemp("own-prefect"), extra_env={**FAST_LEASE_SWEEP, **DURABLE_LEASES}
+    )
     yield service
     with contextlib.suppress(ProcessLookupError):
         thaw(service)

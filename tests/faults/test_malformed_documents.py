@@ -27,6 +27,7 @@ from tests.support.malformed import KINDS
 pytestmark = pytest.mark.faults
 
 LIMITS = {
+    "RAGKEEPER_INGEST__PARSE_WORKERS": "2",  # the limits are the parse pool's
     "RAGKEEPER_INGEST__PARSE_TIMEOUT_SECONDS": "20",
     "RAGKEEPER_INGEST__PARSE_MEMORY_MB": "1024",
     "RAGKEEPER_SOURCE__MAX_OBJECT_BYTES": str(8 << 20),

@@ -56,7 +56,11 @@ def test_a_memory_limit_below_a_resting_worker_fails_the_run_with_one_line(fault
     resting = _resting_worker_mb()
     if resting <= 256:
         pytest.skip(f"a parse worker rests at {resting} MiB here, within the smallest limit (256)")
-    case = fault_case("parse-memory-too-small", RAGKEEPER_INGEST__PARSE_MEMORY_MB="256")
+    case = fault_case(
+        "parse-memory-too-small",
+        RAGKEEPER_INGEST__PARSE_MEMORY_MB="256",
+        RAGKEEPER_INGEST__PARSE_WORKERS="1",
+    )
     case.put(runbooks(3))
     outcome = case.run()
     error = outcome.assert_one_clear_line()

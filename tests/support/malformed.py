@@ -14,6 +14,7 @@ import zlib
 from collections.abc import Callable
 
 from tests.support.documents import encrypt_pdf, make_docx, make_pdf, make_pptx
+from tests.support.zip_streams import Inflating, zip_archive
 
 _LAUGHS = (
     '<?xml version="1.0"?>\n<!DOCTYPE lolz [\n <!ENTITY lol "lol">\n'
@@ -28,87 +29,6 @@ def _pdf() -> bytes:
     return make_pdf([["Quarterly report", "Revenue grew in every region this quarter."]] * 2)
 
 
-class _Inflating:
-    """Uncompressed data `head + unit * n + tail` as a deflate stream, built without compressing all of it.
-
-    Each part is compressed on its own and ends with a full flush (byte-aligned, no reference back), so
-    the compressed block of `unit * ~1 MiB` can simply be repeated. Checksums are computed over the
-    uncompressed data, block by block.
-    """
-
-    def __init__(self, head: bytes, unit: bytes, tail: bytes, size: int) -> None:
-        block = unit * max(1, (1 << 20) // len(unit))
-        self.repeats = max(1, size // len(block))
-        self.parts = (head, block, tail)
-        self.size = len(head) + len(block) * self.repeats + len(tail)
-
-    def raw(self) -> bytes:
-        """The raw deflate stream (as zip members hold it)."""
-        head, block, tail = (self._segment(part) for part in self.parts)
-        return head + block * self.repeats + tail + b"\x03\x00"  # an empty final block ends it
-
-    def crc32(self) -> int:
-        """CRC-32 of the uncompressed data (zip)."""
-        head, block, tail = self.parts
-        crc = zlib.crc32(head)
-        for _ in range(self.repeats):
-            crc = zlib.crc32(block, crc)
-        return zlib.crc32(tail, crc)
-
-    def zlib_stream(self) -> bytes:
-        """The same data as a zlib stream (a PDF FlateDecode filter)."""
-        head, block, tail = self.parts
-        adler = zlib.adler32(head)
-        for _ in range(self.repeats):
-            adler = zlib.adler32(block, adler)
-        adler = zlib.adler32(tail, adler)
-        return b"\x78\x9c" + self.raw() + struct.pack(">I", adler)
-
-    @staticmethod
-    def _segment(data: bytes) -> bytes:
-        compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
-        return compressor.compress(data) + compressor.flush(zlib.Z_FULL_FLUSH)
-
-
-def _zip(members: dict[str, bytes], bomb: tuple[str, _Inflating] | None = None) -> bytes:
-    """A zip archive of deflated `members`, plus `bomb` (a name and its inflating data) if given."""
-    entries: list[tuple[str, _Inflating | _Exact]] = [(name, _Exact(data)) for name, data in members.items()]
-    if bomb is not None:
-        entries.append(bomb)
-    out = bytearray()
-    central = bytearray()
-    for name, data in entries:
-        encoded = name.encode()
-        raw = data.raw()
-        fields = struct.pack(
-            "<HHHHHIIIHH", 20, 0, 8, 0, 0x21, data.crc32(), len(raw), data.size, len(encoded), 0
-        )
-        central += (
-            b"PK\x01\x02" + struct.pack("<H", 20) + fields + struct.pack("<HHHII", 0, 0, 0, 0, len(out))
-        )
-        central += encoded
-        out += b"PK\x03\x04" + fields + encoded + raw
-    end = struct.pack(
-        "<4sHHHHIIH", b"PK\x05\x06", 0, 0, len(entries), len(entries), len(central), len(out), 0
-    )
-    return bytes(out + central + end)
-
-
-class _Exact:
-    """A zip member compressed normally."""
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-        self.size = len(data)
-
-    def raw(self) -> bytes:
-        compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
-        return compressor.compress(self.data) + compressor.flush()
-
-    def crc32(self) -> int:
-        return zlib.crc32(self.data)
-
-
 def _office_entries(data: bytes) -> dict[str, bytes]:
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         return {name: archive.read(name) for name in archive.namelist()}
@@ -119,8 +39,8 @@ def docx_zip_bomb() -> bytes:
     entries = _office_entries(make_docx("Bomb", ["x"]))
     head, _, _ = entries.pop("word/document.xml").partition(b"<w:body>")
     unit = b"<w:p><w:r><w:t>boom</w:t></w:r></w:p>"
-    document = _Inflating(head + b"<w:body>", unit, b"</w:body></w:document>", 400 << 20)
-    return _zip(entries, ("word/document.xml", document))
+    document = Inflating(head + b"<w:body>", unit, b"</w:body></w:document>", 400 << 20)
+    return zip_archive(entries, ("word/document.xml", document))
 
 
 def pptx_zip_bomb() -> bytes:
@@ -128,7 +48,7 @@ def pptx_zip_bomb() -> bytes:
     entries = _office_entries(make_pptx("Bomb", "x"))
     slide = next(n for n in entries if n.startswith("ppt/slides/slide") and n.endswith(".xml"))
     head, _, tail = entries.pop(slide).partition(b"<a:t>x</a:t>")
-    return _zip(entries, (slide, _Inflating(head, b"<a:t>boom </a:t>", tail, 400 << 20)))
+    return zip_archive(entries, (slide, Inflating(head, b"<a:t>boom </a:t>", tail, 400 << 20)))
 
 
 def docx_billion_laughs() -> bytes:
@@ -161,7 +81,7 @@ def xml_billion_laughs() -> bytes:
 def pdf_flate_bomb() -> bytes:
     """A one-page PDF whose content stream inflates to about 400 MB (under 1 MB on disk)."""
     unit = b"BT /F1 12 Tf 72 720 Td (boom) Tj ET\n"
-    stream = _Inflating(b"", unit, b"", 400 << 20).zlib_stream()
+    stream = Inflating(b"", unit, b"", 400 << 20).zlib_stream()
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",

@@ -23,7 +23,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from ragkeeper.errors import ServiceUnavailable, UnsupportedDocument
+from ragkeeper.errors import ConfigError, ServiceUnavailable, UnsupportedDocument
 from ragkeeper.models import ParsedDocument, SourceObject
 from ragkeeper.pipeline_settings import IngestSettings
 from ragkeeper.settings import ParseSettings
@@ -56,7 +56,13 @@ class ParsePool:
         self, settings: ParseSettings, obj: SourceObject, data: bytes, collection: str
     ) -> ParsedDocument:
         """Parse one document in a worker; UnsupportedDocument when it cannot be parsed within the limits."""
-        worker = self._slots.get() or self._start()
+        worker = self._slots.get()
+        if worker is None:
+            try:
+                worker = self._start()
+            except BaseException:
+                self._slots.put(None)  # the slot stays usable: the next parse tries to start one again
+                raise
         try:
             reply = self._ask(worker, (settings.model_dump_json(), obj, data, collection), obj)
         except BaseException:
@@ -113,8 +119,14 @@ class ParsePool:
         theirs.close()
         worker = _Worker(process, ours)
         # Starting a worker is not parsing: its time does not count against a document's limit.
-        if not ours.poll(_START_SECONDS) or ours.recv()[0] != "ready":
+        reply = ours.recv() if ours.poll(_START_SECONDS) else ("silent", 0)
+        if reply[0] != "ready":
             self._kill(worker)
+            if reply[0] == "too-big":
+                raise ConfigError(
+                    f"a parse worker needs {reply[1] >> 20} MiB before parsing anything, more than "
+                    f"ingest.parse_memory_mb ({self._memory_mb} MiB): raise it"
+                )
             raise ServiceUnavailable(f"a parse worker did not start within {_START_SECONDS} s")
         with self._lock:
             self._all.append(worker)

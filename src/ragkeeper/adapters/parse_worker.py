@@ -40,6 +40,10 @@ def serve(connection: Connection, memory_limit_bytes: int) -> None:
     Replies are `("ok", ParsedDocument)`, `("unsupported", reason)` for a document that cannot be
     used, or `("error", reason)` for anything unforeseen (the pool quarantines the document).
     """
+    resting = _resident_bytes()
+    if resting > memory_limit_bytes:  # the limit is a setting no worker can meet: no document is to blame
+        connection.send(("too-big", resting))
+        return
     _watch_memory(memory_limit_bytes)
     connection.send(("ready", os.getpid()))
     parsers: dict[str, UnstructuredParser] = {}
@@ -62,6 +66,12 @@ def serve(connection: Connection, memory_limit_bytes: int) -> None:
             reply = ("error", f"{obj.uri}: cannot parse ({type(error).__name__}: {first_line(error, 200)})")
         del data
         connection.send(reply)
+
+
+def _resident_bytes() -> int:
+    import psutil
+
+    return psutil.Process().memory_info().rss
 
 
 def _watch_memory(limit_bytes: int) -> None:

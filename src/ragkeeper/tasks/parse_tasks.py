@@ -10,7 +10,7 @@ from prefect import task
 
 from ragkeeper import runtime
 from ragkeeper.core.sync.quarantine import parse_failure
-from ragkeeper.errors import TerminalError, UnsupportedDocument
+from ragkeeper.errors import ConfigError, TerminalError, UnsupportedDocument
 from ragkeeper.models import ParsedDocument, QualityReport, QuarantinedObject, SourceObject
 from ragkeeper.settings import Settings
 from ragkeeper.tasks.retry import RETRYING
@@ -39,6 +39,8 @@ def parse_batch(settings: Settings, batch: Sequence[SourceObject]) -> ParsedBatc
             if obj.size > limit:
                 raise UnsupportedDocument(f"{obj.uri}: {obj.size} bytes is over the {limit}-byte limit")
             documents.append(parser.parse(obj, source.read(obj), settings.weaviate.collection))
+        except ConfigError:
+            raise  # a setting no document can meet fails the run: no document is to blame
         except TerminalError as error:  # transient errors retry the task
             quarantined.append(parse_failure(obj.uri, error))
     return ParsedBatch(tuple(documents), tuple(quarantined), time.perf_counter() - started)
