@@ -19,6 +19,9 @@ STAMP_ML := $(VENV_ML)/.installed
 DEMO_DATA ?= $(CURDIR)/.demo
 DEMO_QUERY ?= how do I rotate the API keys?
 BENCH_DOCS ?= 2000
+# Test processes for the non-ml suite: most of its time is spent waiting on services, leases and
+# subprocesses, so three processes overlap that waiting even on two cores.
+TEST_WORKERS ?= 3
 PEER_VENV ?= .venv-peer
 PEER_STAMP := $(PEER_VENV)/.installed
 PEER_LOCK := benchmarks/peer/requirements.lock
@@ -69,7 +72,7 @@ demo: install ## Ingest examples/corpus into Weaviate Embedded and run a sample 
 	RAGKEEPER_WEAVIATE__EMBEDDED_DATA_DIR=$(DEMO_DATA)/weaviate $(BIN)/ragkeeper query "$(DEMO_QUERY)" --limit 3
 
 test: install install-ml services ## Run the whole suite: unit, integration, e2e in .venv; the `ml` tests in .venv-ml
-	$(BIN)/pytest -m "not ml"
+	$(BIN)/pytest -m "not ml" -n $(TEST_WORKERS) --dist loadfile
 	$(BIN_ML)/pytest -m ml
 
 test-ml: install-ml services ## Run only the `ml` tests (tiny LoRA training, local embedding model) in .venv-ml
