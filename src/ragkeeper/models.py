@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from ragkeeper.core.quality.boilerplate import BoilerplateReport
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,6 +266,7 @@ class RunSummary:
     serving_stale: int = 0
     serving_embeddings: int = 0
     totals: IndexTotals | None = None
+    boilerplate: BoilerplateReport | None = None  # after full syncs (see core.quality.boilerplate)
 
 
 @dataclass(frozen=True, slots=True)

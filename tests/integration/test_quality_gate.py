@@ -363,3 +363,16 @@ def test_factory_builds_the_gate_from_settings(tmp_path):
     assert isinstance(gate, GreatExpectationsGate)
     report = gate.validate([clean_doc()])
     assert report.excluded and all("text length" in e.reason for e in report.excluded)
+
+
+def test_boilerplate_patterns_exclude_matching_chunks_by_their_own_text(tmp_path):
+    settings = QualitySettings(
+        data_docs_dir=tmp_path / "docs", boilerplate_patterns=[r"^This page last modified on \d{4}-\d\d-\d\d"]
+    )
+    footer = "This page last modified on 2022-08-10 18:45:48 UTC"
+    page = make_doc("page.html", [PARAGRAPH, f"{PARAGRAPH} second", footer])
+    report = GreatExpectationsGate(settings).validate([page, clean_doc("other.md")])
+    (excluded,) = report.excluded
+    assert (excluded.uri, excluded.chunk_index, excluded.check) == (page.obj.uri, 2, "boilerplate")
+    assert "quality.boilerplate_patterns" in excluded.reason
+    assert report.failures == {}

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from ragkeeper import runtime
+from ragkeeper.core.quality.boilerplate import BoilerplateReport
 from ragkeeper.core.sync.cost import check_budget, estimate_cost
 from ragkeeper.core.sync.freshness import index_lag_seconds
 from ragkeeper.core.sync.guard import FailureGuard
@@ -27,6 +28,7 @@ from ragkeeper.flows.shards import parse_gate_embed_write
 from ragkeeper.flows.stream import StreamResult, stream_documents
 from ragkeeper.models import IndexTotals, PlannedSync, QuarantinedObject, RunSummary
 from ragkeeper.settings import Settings
+from ragkeeper.tasks.boilerplate_tasks import find_boilerplate
 from ragkeeper.tasks.generation_tasks import switch_generation
 from ragkeeper.tasks.metrics_tasks import index_totals
 from ragkeeper.tasks.report_tasks import FULL_SYNC_FLOWS, publish_state_reports, publish_summary
@@ -110,6 +112,7 @@ class _Finished:
     dropped: tuple[str, ...] = ()
     switch_refused: str = ""
     totals: IndexTotals | None = None
+    boilerplate: BoilerplateReport | None = None
 
 
 def _finish(
@@ -127,6 +130,7 @@ def _finish(
         return _Finished(tuple(quarantined), deleted, serving.serving_deleted)
     switch = switch_generation(settings, options.force_delete, flow in FULL_SYNC_FLOWS)
     totals = index_totals(settings, planned.plan, flow in FULL_SYNC_FLOWS, streamed.written)
+    boilerplate = find_boilerplate(settings) if flow in FULL_SYNC_FLOWS else None
     return _Finished(
         tuple(quarantined),
         deleted,
@@ -135,6 +139,7 @@ def _finish(
         switch.dropped,
         switch.refused,
         totals,
+        boilerplate,
     )
 
 
@@ -208,4 +213,5 @@ def _summary(
         serving_stale=written.serving_stale,
         serving_embeddings=written.serving_embeddings,
         totals=finished.totals,
+        boilerplate=finished.boilerplate,
     )
