@@ -102,6 +102,19 @@ class Service:
     url: str
     log_path: Path
     ports: dict[str, int] = field(default_factory=dict)
+    command: list[str] = field(default_factory=list, repr=False)
+    env: dict[str, str] = field(default_factory=dict, repr=False)
+    health: str = ""
+
+    def restart(self) -> None:
+        """Start the same command again (same data folder and ports) after it stopped; wait until healthy."""
+        if self.process.poll() is None:
+            raise RuntimeError(f"{self.name} is still running")
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                self.command, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        wait_http(self.url + self.health, 120, self.process)
 
     def stop(self, timeout: float = 20) -> None:
         """SIGTERM, then SIGKILL if it does not exit in time."""
@@ -128,11 +141,12 @@ def _launch(
     """Start a process logging to DATA_DIR/NAME.log; wait until URL+HEALTH answers, or stop it and raise."""
     log_path = data_dir / f"{name}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    full_env = {**os.environ, **env}
     with log_path.open("ab") as log:
         process = subprocess.Popen(
-            command, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            command, env=full_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
-    service = Service(name, process, url, log_path, ports)
+    service = Service(name, process, url, log_path, ports, command, full_env, health)
     try:
         wait_http(url + health, 120, process)
     except Exception:
@@ -236,8 +250,13 @@ def start_weaviate(
     return _launch("weaviate", command, env=env, data_dir=data_dir, url=url, health=health, ports=ports)
 
 
-def start_prefect(data_dir: Path, port: int | None = None) -> Service:
-    """`prefect server start` on 127.0.0.1 with its own SQLite database and telemetry off."""
+def start_prefect(
+    data_dir: Path, port: int | None = None, extra_env: dict[str, str] | None = None
+) -> Service:
+    """`prefect server start` on 127.0.0.1 with its own SQLite database and telemetry off.
+
+    `extra_env` adds server settings, e.g. `PREFECT_SERVER_SERVICES_REPOSSESSOR_LOOP_SECONDS`.
+    """
     port = port or free_port()
     prefect = shutil.which("prefect", path=str(Path(sys.executable).parent)) or "prefect"
     env = {
@@ -245,6 +264,7 @@ def start_prefect(data_dir: Path, port: int | None = None) -> Service:
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "DO_NOT_TRACK": "1",
         "PREFECT_UI_ENABLED": "false",
+        **(extra_env or {}),
     }
     command = [prefect, "server", "start", "--host", "127.0.0.1", "--port", str(port), "--no-ui"]
     url = f"http://127.0.0.1:{port}/api"

@@ -70,6 +70,9 @@ def weaviate_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[devser
     service.stop()
 
 
+FAST_LEASE_SWEEP = {"PREFECT_SERVER_SERVICES_REPOSSESSOR_LOOP_SECONDS": "1"}
+
+
 @pytest.fixture(scope="session")
 def elasticmq(tmp_path_factory: pytest.TempPathFactory) -> Iterator[devservices.Service]:
     """A real ElasticMQ (SQS-compatible) server on a random loopback port, stopped after the session."""
@@ -88,8 +91,12 @@ def sqs_client(elasticmq: devservices.Service):
 
 @pytest.fixture(scope="session")
 def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[devservices.Service]:
-    """A real `prefect server start` on a random port, for tests that run the CLI in subprocesses."""
-    service = devservices.start_prefect(tmp_path_factory.mktemp("prefect"))
+    """A real `prefect server start` on a random port, for tests that run the CLI in subprocesses.
+
+    Expired write leases are reclaimed within a second of expiring (the server's default looks every 15 s),
+    so a test whose killed run left a lease behind waits the lease out, not the sweep.
+    """
+    service = devservices.start_prefect(tmp_path_factory.mktemp("prefect"), extra_env=FAST_LEASE_SWEEP)
     yield service
     service.stop()
 

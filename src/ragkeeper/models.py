@@ -261,6 +261,7 @@ class RunSummary:
     repairs: dict[str, int] = field(default_factory=dict)
     lag_seconds_max: float = 0.0
     lag_seconds_median: float = 0.0
+    readers_on_other_generation: bool = False  # a new generation is being built beside the serving one
     serving_updated: int = 0
     serving_deleted: int = 0
     serving_stale: int = 0

@@ -73,7 +73,7 @@ def search(
     fusion: str | None = None,
     limit: int | None = None,
     source_prefix: str | None = None,
-    file_types: Sequence[str] = (),
+    file_types: Sequence[str] | str = (),
     pages: str | None = None,
     collection: str | None = None,
     settings: Settings | None = None,

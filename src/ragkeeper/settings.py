@@ -274,7 +274,11 @@ class IngestSettings(_Section):
     objects_per_task: int = Field(
         default=16, ge=1, description="Source objects per parse/validate/write task."
     )
-    parse_concurrency: int = Field(default=2, ge=1, description="Parse tasks in flight at once.")
+    parse_concurrency: int = Field(
+        default_factory=lambda: 2 * (os.cpu_count() or 1),
+        ge=1,
+        description="Parse tasks in flight (default: two per core, so reading overlaps parsing).",
+    )
     parse_workers: int = Field(
         default_factory=lambda: os.cpu_count() or 1,
         ge=0,
@@ -290,7 +294,7 @@ class IngestSettings(_Section):
     )
     upsert_batch_size: int = Field(default=200, ge=1)
     write_concurrency: int = Field(
-        default=1,
+        default=2,
         ge=1,
         description="Embed-and-write tasks in flight at once (each works on its own objects).",
     )

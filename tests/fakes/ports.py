@@ -173,7 +173,10 @@ class MemoryStore:
         return sum(1 for i in ids if i in self.objects)
 
     def delete_source(self, source_uri: str, keep_ids: Collection[str] = ()) -> int:
-        doomed = self.ids_for_source(source_uri) - set(keep_ids)
+        return self.delete_ids(self.ids_for_source(source_uri) - set(keep_ids))
+
+    def delete_ids(self, ids: Collection[str]) -> int:
+        doomed = [i for i in ids if i in self.objects]
         for i in doomed:
             del self.objects[i]
         return len(doomed)
@@ -210,6 +213,12 @@ class MemoryStates:
 
     def load(self) -> list[IndexedState]:
         return list(self.states.values())
+
+    def get(self, uris: Iterable[str]) -> dict[str, IndexedState]:
+        return {uri: self.states[uri] for uri in uris if uri in self.states}
+
+    def with_status(self, status: str) -> list[IndexedState]:
+        return [state for state in self.states.values() if state.status == status]
 
     def put(self, states: Sequence[IndexedState]) -> None:
         self.states.update((s.uri, s) for s in states)

@@ -10,10 +10,11 @@ passing tests here say nothing about the quality of real embeddings. Error bodie
 the real ones.
 
 What tests can use: `stats` (requests, inputs and tokens served, per-request sizes, in-flight
-high-water mark) and `faults` (the next N requests answer 429/5xx, added latency, and inputs
-containing a marker that always fail), and `finetune` (files and fine-tuning jobs: what was uploaded
-and created, the jobs' clock and timing, failures on command). Routes live in one dispatch table;
-a path segment written `{name}` matches any value and reaches the handler in `request.params`.
+high-water mark) and `faults` (the next N requests answer 429/5xx or hang for a while, added
+latency, and inputs containing a marker that always fail), and `finetune` (files and fine-tuning
+jobs: what was uploaded and created, the jobs' clock and timing, failures on command). Routes live in
+one dispatch table; a path segment written `{name}` matches any value and reaches the handler in
+`request.params`.
 
     with OpenAITestServer(api_keys={"sk-test"}) as server:
         client = openai.OpenAI(base_url=server.base_url, api_key="sk-test")
@@ -197,6 +198,17 @@ class Faults:
             self.latency_seconds = 0.0
             self._scheduled: list[_ScheduledFailure] = []
             self._poison: dict[str, int] = {}
+            self._stalls: list[float] = []
+
+    def stall_next(self, count: int, seconds: float) -> None:
+        """The next `count` requests hang for `seconds` before they are answered (a stalled server)."""
+        with self._lock:
+            self._stalls += [seconds] * count
+
+    def take_stall(self) -> float:
+        """How long this request must hang (uses up one scheduled stall)."""
+        with self._lock:
+            return self._stalls.pop(0) if self._stalls else 0.0
 
     def fail_next(
         self,
@@ -288,6 +300,9 @@ class OpenAIStandIn:
     def _dispatch(self, request: Request) -> Reply:
         if self.faults.latency_seconds > 0:
             time.sleep(self.faults.latency_seconds)
+        stall = self.faults.take_stall()
+        if stall:
+            time.sleep(stall)
         self._authenticate(request.headers)
         scheduled = self.faults.take_scheduled()
         if scheduled is not None:

@@ -2,6 +2,10 @@
 
 Everything else is forwarded byte for byte (the Host header too, so SigV4 signatures still verify).
 It is honest about being a stand-in for a failing network or server: the S3 server behind it is real.
+Every request is logged (`requests`), so a test can count the client's retries; `before_forward` runs
+before a request goes upstream (a test kills the server behind it at a precise request). When the
+server behind it is down, the proxy drops the client's connection without an answer, as a dying
+server would.
 """
 
 from __future__ import annotations
@@ -16,18 +20,33 @@ from urllib.parse import urlsplit
 # (method, path with query) -> whether to fail this request
 Rule = Callable[[str, str], bool]
 
-_ERROR = (
-    b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InternalError</Code>'
-    b"<Message>injected by the test proxy</Message></Error>"
-)
+
+def _error(code: str) -> bytes:
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code>'
+        "<Message>injected by the test proxy</Message></Error>"
+    ).encode()
 
 
 class S3FaultProxy:
-    """Forwards to `upstream`; requests matching `fail_when` get a 500 InternalError instead."""
+    """Forwards to `upstream`; requests matching `fail_when` get `status` with S3 error `code` instead."""
 
-    def __init__(self, upstream: str, fail_when: Rule) -> None:
+    def __init__(
+        self,
+        upstream: str,
+        fail_when: Rule = lambda method, path: False,
+        *,
+        status: int = 500,
+        code: str = "InternalError",
+        before_forward: Callable[[str, str], None] = lambda method, path: None,
+    ) -> None:
         self._upstream = urlsplit(upstream)
         self._fail_when = fail_when
+        self._status = status
+        self._code = code
+        self._before_forward = before_forward
+        self._lock = threading.Lock()
+        self.requests: list[str] = []  # every request received, as "METHOD path?query"
         self.failed: list[str] = []  # the requests answered with the injected error
         self._server: ThreadingHTTPServer | None = None
 
@@ -60,10 +79,15 @@ class S3FaultProxy:
             def _forward(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
-                if proxy._fail_when(self.command, self.path):
-                    proxy.failed.append(f"{self.command} {self.path}")
-                    self._answer(500, {"Content-Type": "application/xml"}, _ERROR)
+                with proxy._lock:
+                    proxy.requests.append(f"{self.command} {self.path}")
+                    fail = proxy._fail_when(self.command, self.path)
+                    if fail:
+                        proxy.failed.append(f"{self.command} {self.path}")
+                if fail:
+                    self._answer(proxy._status, {"Content-Type": "application/xml"}, _error(proxy._code))
                     return
+                proxy._before_forward(self.command, self.path)
                 host, port = proxy._upstream.hostname or "127.0.0.1", proxy._upstream.port
                 upstream = http.client.HTTPConnection(host, port, timeout=60)
                 try:
@@ -72,6 +96,8 @@ class S3FaultProxy:
                     payload = response.read()
                     headers = {k: v for k, v in response.getheaders() if k.lower() != "transfer-encoding"}
                     self._answer(response.status, headers, payload)
+                except OSError:
+                    self.close_connection = True  # the server behind is down: hang up, like it would
                 finally:
                     upstream.close()
 

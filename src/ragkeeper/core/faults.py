@@ -5,7 +5,8 @@ Tests run real ingests with one of these set:
 - `RAGKEEPER_FAULT_KILL_AT=<point>[:<n>]`: SIGKILL the process on the n-th pass (default the first);
 - `RAGKEEPER_FAULT_RAISE_AT=<point>[:<n>]`: raise InjectedFault there instead;
 - `RAGKEEPER_FAULT_PAUSE_AT=<point>:<file>`: wait there until `<file>` exists (a test holds a run
-  at a precise moment, e.g. with the write lease taken, and releases it by creating the file).
+  at a precise moment, e.g. with the write lease taken, and releases it by creating the file); while
+  it waits, `<file>.waiting` exists, so the test knows the run got there.
 
 Unset, a checkpoint costs three dictionary lookups.
 """
@@ -42,8 +43,11 @@ def checkpoint(point: str) -> None:
     if target:
         name, _, release = target.partition(":")
         if name == point and release:
+            waiting = Path(f"{release}.waiting")
+            waiting.touch()
             while not Path(release).exists():
                 time.sleep(0.05)
+            waiting.unlink(missing_ok=True)
 
 
 def _reached(variable: str, point: str) -> bool:

@@ -3,19 +3,23 @@
 The story of a run: take the collection's write lease (or skip, and say so); plan under the lease;
 with a cost limit, estimate first; parse, gate, embed and write as one stream under the
 failure-share guard; record quarantines and delete what left the source; switch readers to a new
-generation when a full sync built one; publish the summary and leave a run record. When the guard
-tripped, the run still records its quarantines (as retryable) and applies its deletions, then fails
-with one line. Dry runs take no lease and write nothing.
+generation when a full sync built one; after a full sync, count the index and its boilerplate;
+publish the summary and leave a run record. When the guard tripped, the run still records its
+quarantines (as retryable) and applies its deletions, then fails with one line. Dry runs take no
+lease and write nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
+
+from prefect.task_runners import TaskRunner
 
 from ragkeeper import runtime
+from ragkeeper.core.faults import checkpoint
 from ragkeeper.core.quality.boilerplate import BoilerplateReport
 from ragkeeper.core.sync.cost import check_budget, estimate_cost
 from ragkeeper.core.sync.freshness import index_lag_seconds
@@ -26,7 +30,7 @@ from ragkeeper.errors import ConfigError
 from ragkeeper.flows.runner import task_runner
 from ragkeeper.flows.shards import parse_gate_embed_write
 from ragkeeper.flows.stream import StreamResult, stream_documents
-from ragkeeper.models import IndexTotals, PlannedSync, QuarantinedObject, RunSummary
+from ragkeeper.models import IndexTotals, PlannedSync, QuarantinedObject, RunSummary, SourceObject
 from ragkeeper.settings import Settings
 from ragkeeper.tasks.boilerplate_tasks import find_boilerplate
 from ragkeeper.tasks.generation_tasks import switch_generation
@@ -73,37 +77,66 @@ def run_sync(
 def _sync(
     flow: str, settings: Settings, make_plan: Callable[[], PlannedSync], options: SyncOptions, lease: Lease
 ) -> RunSummary:
-    """Plan, stream, record quarantines, delete, switch generation; fail at the end if the guard tripped."""
+    """The story of a run, once it holds the lease."""
     planned, plan_seconds = timed(make_plan)
+    checkpoint("after-plan")
     objects = planned.plan.to_process
     guard = _failure_guard(settings)
     with task_runner(settings) as (runner, runner_settings):
         if options.max_cost is not None:
-            estimated = stream_documents(
-                runner, runner_settings, objects, _failure_guard(settings), config_hash=None
-            )
-            tokens = estimated.estimate.tokens
-            check_budget(
-                estimate_cost(tokens, settings.embed.price_per_million_tokens), tokens, options.max_cost
-            )
+            _check_embedding_budget(runner, runner_settings, objects, options.max_cost)
         streamed = parse_gate_embed_write(
             runner, runner_settings, objects, guard=guard, config_hash=planned.plan.config_hash, lease=lease
         )
     lease.check()
-    finished, finish_seconds = timed(lambda: _finish(flow, settings, planned, streamed, options))
-    summary = _summary(flow, settings, planned, streamed, finished)
-    summary = replace(
-        summary, stage_seconds={**summary.stage_seconds, "plan": plan_seconds, "finish": finish_seconds}
-    )
+    done = _Done(quarantined=_record_quarantines(settings, planned, streamed))
+    checkpoint("after-quarantine-records")
+    done.chunks_deleted = delete_objects(settings, planned.plan.deleted) if planned.plan.deleted else 0
+    checkpoint("after-deletions")
+    done.serving_deleted = delete_from_serving(settings, planned.plan.serving_deleted).serving_deleted
+    if not streamed.stopped:
+        full_sync = flow in FULL_SYNC_FLOWS
+        switch = switch_generation(settings, options.force_delete, full_sync)
+        done.switched_from, done.dropped, done.switch_refused = (
+            switch.switched_from,
+            switch.dropped,
+            switch.refused,
+        )
+        done.totals = index_totals(settings, planned.plan, full_sync, streamed.written)
+        if full_sync:
+            done.boilerplate = find_boilerplate(settings)
+    summary = _summary(flow, settings, planned, streamed, done)
+    summary = replace(summary, stage_seconds={**summary.stage_seconds, "plan": plan_seconds})
     publish_summary(summary)
     if streamed.stopped:
         raise guard.error()
     return summary
 
 
-@dataclass(frozen=True)
-class _Finished:
-    """After the stream: quarantines recorded, chunks of deleted objects (and serving objects), switch."""
+def _check_embedding_budget(
+    runner: TaskRunner[Any], settings: Settings, objects: Sequence[SourceObject], max_cost: float
+) -> None:
+    """Stream every document through parse and gate first, and refuse if embedding them costs too much."""
+    estimated = stream_documents(runner, settings, objects, _failure_guard(settings), config_hash=None)
+    tokens = estimated.estimate.tokens
+    check_budget(estimate_cost(tokens, settings.embed.price_per_million_tokens), tokens, max_cost)
+
+
+def _record_quarantines(
+    settings: Settings, planned: PlannedSync, streamed: StreamResult
+) -> tuple[QuarantinedObject, ...]:
+    """Record every quarantine of the run; all of them retryable when the run stopped."""
+    quarantined = [*streamed.quarantined, *streamed.written.quarantined]
+    if streamed.stopped:
+        quarantined = made_retryable(quarantined)
+    if quarantined:
+        record_quarantine(settings, quarantined, planned.plan)
+    return tuple(quarantined)
+
+
+@dataclass
+class _Done:
+    """What a run did after the stream: quarantines, deletions, the generation switch, totals, boilerplate."""
 
     quarantined: tuple[QuarantinedObject, ...] = ()
     chunks_deleted: int = 0
@@ -115,34 +148,6 @@ class _Finished:
     boilerplate: BoilerplateReport | None = None
 
 
-def _finish(
-    flow: str, settings: Settings, planned: PlannedSync, streamed: StreamResult, options: SyncOptions
-) -> _Finished:
-    """Record quarantines (retryable if the run stopped), delete what left the source, switch readers."""
-    quarantined = [*streamed.quarantined, *streamed.written.quarantined]
-    if streamed.stopped:
-        quarantined = made_retryable(quarantined)
-    if quarantined:
-        record_quarantine(settings, quarantined, planned.plan)
-    deleted = delete_objects(settings, planned.plan.deleted) if planned.plan.deleted else 0
-    serving = delete_from_serving(settings, planned.plan.serving_deleted)
-    if streamed.stopped:
-        return _Finished(tuple(quarantined), deleted, serving.serving_deleted)
-    switch = switch_generation(settings, options.force_delete, flow in FULL_SYNC_FLOWS)
-    totals = index_totals(settings, planned.plan, flow in FULL_SYNC_FLOWS, streamed.written)
-    boilerplate = find_boilerplate(settings) if flow in FULL_SYNC_FLOWS else None
-    return _Finished(
-        tuple(quarantined),
-        deleted,
-        serving.serving_deleted,
-        switch.switched_from,
-        switch.dropped,
-        switch.refused,
-        totals,
-        boilerplate,
-    )
-
-
 def _dry_run(flow: str, settings: Settings, make_plan: Callable[[], PlannedSync]) -> RunSummary:
     """What a run would do: the plan, and what embedding the changed documents would cost."""
     planned = make_plan()
@@ -151,7 +156,8 @@ def _dry_run(flow: str, settings: Settings, make_plan: Callable[[], PlannedSync]
             runner, runner_settings, planned.plan.to_process, _failure_guard(settings), config_hash=None
         )
     summary = replace(
-        _summary(flow, settings, planned, streamed, _Finished(tuple(streamed.quarantined))), dry_run=True
+        _summary(flow, settings, planned, streamed, _Done(tuple(streamed.quarantined))),
+        dry_run=True,
     )
     publish_summary(summary)
     return summary
@@ -162,7 +168,7 @@ def _failure_guard(settings: Settings) -> FailureGuard:
 
 
 def _summary(
-    flow: str, settings: Settings, planned: PlannedSync, streamed: StreamResult, finished: _Finished
+    flow: str, settings: Settings, planned: PlannedSync, streamed: StreamResult, done: _Done
 ) -> RunSummary:
     plan = planned.plan
     written = streamed.written
@@ -174,9 +180,10 @@ def _summary(
         collection=settings.weaviate.collection,
         generation=generation.collection,
         new_generation=generation.is_new and not generation.legacy,
-        switched_from=finished.switched_from,
-        generations_dropped=finished.dropped,
-        switch_refused=finished.switch_refused,
+        readers_on_other_generation=generation.pending,
+        switched_from=done.switched_from,
+        generations_dropped=done.dropped,
+        switch_refused=done.switch_refused,
         objects_seen=planned.seen,
         objects_new=len(plan.new),
         objects_changed=len(plan.changed),
@@ -187,14 +194,14 @@ def _summary(
         chunks_confirmed=written.chunks_confirmed,
         chunks_written=written.chunks_written,
         chunks_unchanged=written.chunks_unchanged,
-        chunks_deleted=written.chunks_deleted + finished.chunks_deleted,
+        chunks_deleted=written.chunks_deleted + done.chunks_deleted,
         embeddings_computed=written.embeddings_computed,
         embeddings_reused=written.embeddings_reused,
         tokens_embedded=written.tokens_embedded,
         chunks_to_embed=estimate.chunks_to_embed,
         estimated_tokens=estimate.tokens,
         estimated_cost_usd=estimate_cost(estimate.tokens, settings.embed.price_per_million_tokens),
-        quarantined=finished.quarantined,
+        quarantined=done.quarantined,
         excluded=tuple(streamed.excluded),
         stage_seconds={
             "parse (busy)": streamed.parse_seconds,
@@ -209,9 +216,9 @@ def _summary(
         lag_seconds_median=lag_median,
         stopped=streamed.stopped,
         serving_updated=written.serving_updated,
-        serving_deleted=finished.serving_deleted,
+        serving_deleted=done.serving_deleted,
         serving_stale=written.serving_stale,
         serving_embeddings=written.serving_embeddings,
-        totals=finished.totals,
-        boilerplate=finished.boilerplate,
+        totals=done.totals,
+        boilerplate=done.boilerplate,
     )

@@ -9,6 +9,7 @@ from prefect.logging import get_run_logger
 
 from ragkeeper import runtime
 from ragkeeper.adapters.storage.filters import under_root
+from ragkeeper.core.faults import checkpoint
 from ragkeeper.core.sync.drift import check_repair_guard, find_drift
 from ragkeeper.core.sync.plan import invalidated, plan_sync
 from ragkeeper.models import PlannedSync
@@ -74,5 +75,7 @@ def repair_and_plan(settings: Settings, force_delete: bool) -> PlannedSync:
     check_repair_guard(drift, sync_plan, set(stored), guard, source=source.root_uri, force=force_delete)
     for orphans in drift.orphans:
         store.delete_ids(orphans.ids)
+        checkpoint("reconcile-after-orphan-delete")
     records.put(repaired)
+    checkpoint("reconcile-after-invalidate")
     return PlannedSync(sync_plan, len(listing), source.root_uri, drift.counts())

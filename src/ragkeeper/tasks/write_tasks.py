@@ -60,6 +60,7 @@ def write_batch(settings: Settings, batch: Sequence[ParsedDocument], config_hash
     # Provisional records first (no ETag, so the next run re-processes them): chunks of an object
     # that a crash leaves behind are then always known, even if the object leaves the source.
     states.put([IndexedState(d.obj.uri, "", config_hash, (), status="pending") for d in kept])
+    checkpoint("after-pending-state")
     kept_uris = {doc.obj.uri for doc in kept}
     outgoing = [c for c in writes.rewrite if c.chunk.source_uri in kept_uris] + [
         EmbeddedChunk(c, vectors[c.id], embedder.model_id, embedded_hash(c, header))

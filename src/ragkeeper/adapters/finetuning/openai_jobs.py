@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ragkeeper.adapters.embedders.openai_compat import make_client
+from ragkeeper.adapters.openai_client import make_client
 from ragkeeper.adapters.openai_errors import endpoint, translate
 from ragkeeper.core.retrain.jobs import job_metadata, job_order
 from ragkeeper.errors import ConfigError

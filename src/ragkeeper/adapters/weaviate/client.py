@@ -77,11 +77,23 @@ def embedded_binary_name(version: str) -> str:
     return f"weaviate-{tag}-{hashlib.sha256(tag.encode()).hexdigest()}"
 
 
-_TRANSIENT_GRPC = ("UNAVAILABLE", "DEADLINE_EXCEEDED", "RESOURCE_EXHAUSTED", "ABORTED")
+_TRANSIENT_GRPC = (
+    "UNAVAILABLE",
+    "DEADLINE_EXCEEDED",
+    "RESOURCE_EXHAUSTED",
+    "ABORTED",
+    # Right after a restart the schema is back before the shards are loaded: queries meet this a while.
+    "non-existing index",
+)
 
 
 def translate_weaviate_error(error: Exception, what: str) -> RagkeeperError:
-    """Map weaviate-client exceptions to TransientError / TerminalError with one line."""
+    """Map weaviate-client exceptions to TransientError / TerminalError with one line.
+
+    Some REST calls of the client let httpx's own errors through: a connection the server dropped or
+    refused, or that timed out, is a service that cannot be reached right now, not a terminal failure.
+    """
+    import httpx
     from weaviate.exceptions import (
         UnexpectedStatusCodeError,
         WeaviateBatchError,
@@ -95,6 +107,8 @@ def translate_weaviate_error(error: Exception, what: str) -> RagkeeperError:
     )
 
     detail = redact_urls(first_line(error, 200))
+    if isinstance(error, httpx.TransportError):
+        return ServiceUnavailable(f"{what}: Weaviate is not reachable ({type(error).__name__}: {detail})")
     if isinstance(error, WeaviateConnectionError | WeaviateStartUpError | WeaviateGRPCUnavailableError):
         return ServiceUnavailable(f"{what}: Weaviate is not reachable ({detail})")
     if isinstance(error, WeaviateTimeoutError | WeaviateRetryError):

@@ -19,6 +19,7 @@ from typing import Any
 from ragkeeper.adapters.weaviate.client import translate_weaviate_error
 from ragkeeper.adapters.weaviate.generation_records import WeaviateGenerationRecords
 from ragkeeper.adapters.weaviate.state import state_collection_name
+from ragkeeper.core.faults import checkpoint
 from ragkeeper.core.sync.generations import generation_name, lifecycle_updates, to_drop
 
 
@@ -85,6 +86,7 @@ def point_alias(client: Any, generation: Generation) -> None:
 def switch_to(client: Any, generation: Generation, keep: set[str]) -> list[str]:
     """Point the alias at `generation.collection`, update the records, drop recorded generations not kept."""
     point_alias(client, generation)
+    checkpoint("after-alias-switch")
     records = WeaviateGenerationRecords(client, generation.alias)
     records.put(lifecycle_updates(records.all(), generation.collection))
     names = to_drop(records.all(), keep | {generation.collection})

@@ -9,6 +9,7 @@ because a `like` pattern has wildcards (`*`, `?`) that a URI may contain.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -107,9 +108,11 @@ def build_request(
 
 
 def make_filters(
-    source_prefix: str | None = None, file_types: list[str] | tuple[str, ...] = (), pages: str | None = None
+    source_prefix: str | None = None, file_types: Sequence[str] | str = (), pages: str | None = None
 ) -> SearchFilters:
     """Filters from user words: a URI prefix, extensions or MIME types, a page range (`3`, `3-7`, `3-`)."""
+    if isinstance(file_types, str):
+        file_types = (file_types,)
     first, last = parse_pages(pages) if pages else (None, None)
     return SearchFilters(source_prefix or "", tuple(mime_type(value) for value in file_types), first, last)
 

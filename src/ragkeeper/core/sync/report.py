@@ -47,7 +47,7 @@ def summary_rows(summary: RunSummary) -> list[tuple[str, str]]:
         )
         if summary.quality.data_docs_path:
             rows.append(("quality: data docs", summary.quality.data_docs_path))
-    pending = summary.new_generation and not summary.switched_from and not summary.dry_run
+    pending = summary.readers_on_other_generation and not summary.switched_from and not summary.dry_run
     if pending or summary.serving_updated or summary.serving_deleted or summary.serving_stale:
         rows += [
             (
