@@ -63,7 +63,8 @@ def missing_pages_doc() -> ParsedDocument:
 
 
 def long_chunk_doc() -> ParsedDocument:
-    return make_doc("long.md", [PARAGRAPH, "word " * 1800 + "end!"])  # 9004 characters
+    # 9004 characters of distinct words: a repeated word would also trip the runaway-repetition check.
+    return make_doc("long.md", [PARAGRAPH, " ".join(f"w{i:04d}" for i in range(1500)) + " end!"])
 
 
 def duplicate_id_doc() -> ParsedDocument:
@@ -188,7 +189,7 @@ def test_one_batch_maps_every_failure_to_its_own_document(gate):
 
 
 def test_many_failing_chunks_are_each_excluded(gate):
-    doc = make_doc("huge.md", ["x " * 4100] * 5)
+    doc = make_doc("huge.md", [" ".join(f"x{i:04d}" for i in range(1400))] * 5)  # 8399 distinct-word chars
     doc = dataclasses.replace(
         doc, chunks=tuple(dataclasses.replace(c, id=f"id-{c.chunk_index}") for c in doc.chunks)
     )
