@@ -10,21 +10,23 @@ from ragkeeper.core.retrain.style_dataset import DatasetFile
 from ragkeeper.core.retrieval.query import SearchRequest
 from ragkeeper.core.sync.chunk_writes import StoredChunk
 from ragkeeper.models import (
-    DatasetCheckReport,
     EmbeddedChunk,
+    IndexedState,
+    ParsedDocument,
+    QualityReport,
+    SearchHit,
+    SourceObject,
+)
+from ragkeeper.retrain_models import (
+    DatasetCheckReport,
     FailedJobRecord,
     FineTuneJob,
-    IndexedState,
     JobEvent,
     JobRecord,
     JobSpec,
     ModelRecord,
-    ParsedDocument,
-    QualityReport,
-    RunRecord,
-    SearchHit,
-    SourceObject,
 )
+from ragkeeper.run_models import RunRecord
 
 
 class ObjectSource(Protocol):

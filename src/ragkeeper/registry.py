@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from ragkeeper import runtime
 from ragkeeper.core.retrain.registry import current_models as _current_per_dataset
-from ragkeeper.models import ModelRecord
+from ragkeeper.retrain_models import ModelRecord
 from ragkeeper.settings import Settings
 
 

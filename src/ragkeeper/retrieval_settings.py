@@ -8,18 +8,16 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from ragkeeper.settings_section import Section
 
 SearchMode = Literal["hybrid", "vector", "bm25"]
 FusionType = Literal["relative_score", "ranked"]
 SEARCH_MODES: tuple[SearchMode, ...] = ("hybrid", "vector", "bm25")
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class SearchSettings(_Section):
+class SearchSettings(Section):
     """Defaults of `ragkeeper query` and `ragkeeper.search()` (each can be given per query)."""
 
     mode: SearchMode = Field(default="hybrid", description="hybrid (BM25 + vector), vector or bm25.")
@@ -48,7 +46,7 @@ class SearchSettings(_Section):
         return self
 
 
-class EvalSettings(_Section):
+class EvalSettings(Section):
     """The labelled questions `ragkeeper eval` scores, and the gate a new generation passes."""
 
     questions_uri: str | None = Field(

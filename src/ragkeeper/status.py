@@ -18,7 +18,7 @@ from ragkeeper.core.sync.config_hash import pipeline_config_hash
 from ragkeeper.core.sync.generations import SCHEMA_VERSION
 from ragkeeper.core.sync.plan import plan_sync
 from ragkeeper.errors import RagkeeperError
-from ragkeeper.models import RunRecord
+from ragkeeper.run_models import RunRecord
 from ragkeeper.settings import Settings
 
 

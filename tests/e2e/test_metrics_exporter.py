@@ -18,7 +18,7 @@ import pytest
 from ragkeeper.core.metrics.totals import reason_class
 from ragkeeper.flows.ingest import ingest
 from ragkeeper.flows.reindex import reindex
-from ragkeeper.models import FailedJobRecord, ModelRecord
+from ragkeeper.retrain_models import FailedJobRecord, ModelRecord
 from tests.e2e.test_sync import _seed, doc
 from tests.integration.test_listen_metrics import scrape
 from tests.support.cli import start_cli

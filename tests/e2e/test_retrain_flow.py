@@ -14,8 +14,8 @@ from ragkeeper.adapters.finetuning.openai_jobs import OpenAIFineTuner
 from ragkeeper.core.retrain.cost import estimate_training
 from ragkeeper.core.sync.report import artifact_key
 from ragkeeper.flows.retrain import retrain
-from ragkeeper.models import JobSpec
 from ragkeeper.registry import current_model
+from ragkeeper.retrain_models import JobSpec
 from ragkeeper.settings import load_settings
 from tests.conftest import OPENAI_TEST_KEY
 from tests.support.openai_finetuning import FAST, JobTiming

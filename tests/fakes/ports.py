@@ -25,10 +25,10 @@ from ragkeeper.models import (
     IndexedState,
     ParsedDocument,
     QualityReport,
-    RunRecord,
     SearchHit,
     SourceObject,
 )
+from ragkeeper.run_models import RunRecord
 
 
 @dataclass
@@ -124,7 +124,10 @@ class CountingEmbedder:
 
 @dataclass
 class MemoryStore:
-    """A VectorStore in a dict; chunks whose text contains `loses` are silently lost (a lossy sink)."""
+    """A VectorStore in a dict; chunks whose text contains `loses` are silently lost (a lossy sink).
+
+    Write tasks run in threads side by side: reads iterate over a snapshot of the dict.
+    """
 
     objects: dict[str, tuple[dict[str, Any], tuple[float, ...]]] = field(default_factory=dict)
     upserts: int = 0
@@ -151,21 +154,21 @@ class MemoryStore:
         return len(self.objects)
 
     def ids_for_source(self, source_uri: str) -> set[str]:
-        return {i for i, (p, _) in self.objects.items() if p["source_uri"] == source_uri}
+        return {i for i, (p, _) in list(self.objects.items()) if p["source_uri"] == source_uri}
 
     def chunk_ids_by_source(self) -> dict[str, set[str]]:
         grouped: dict[str, set[str]] = {}
-        for i, (p, _) in self.objects.items():
+        for i, (p, _) in list(self.objects.items()):
             grouped.setdefault(p["source_uri"], set()).add(i)
         return grouped
 
     def embedding_model(self) -> str | None:
-        return next((p["embedding_model"] for p, _ in self.objects.values()), None)
+        return next((p["embedding_model"] for p, _ in list(self.objects.values())), None)
 
     def fetch_stored(self, ids: Collection[str]) -> dict[str, StoredChunk]:
         return {
             i: StoredChunk(vector, p["embedding_model"], {**p})
-            for i, (p, vector) in self.objects.items()
+            for i, (p, vector) in list(self.objects.items())
             if i in ids
         }
 
@@ -185,7 +188,7 @@ class MemoryStore:
         documents: dict[str, set[str]] = {}
         chunks: dict[str, int] = {}
         texts: dict[str, str] = {}
-        for p, _ in self.objects.values():
+        for p, _ in list(self.objects.values()):
             documents.setdefault(p["content_hash"], set()).add(p["source_uri"])
             chunks[p["content_hash"]] = chunks.get(p["content_hash"], 0) + 1
             texts[p["content_hash"]] = p["text"]

@@ -11,8 +11,8 @@ from ragkeeper import factory, runtime
 from ragkeeper.adapters.registry.json_file import JsonFileRegistry
 from ragkeeper.adapters.registry.s3_object import S3ObjectRegistry
 from ragkeeper.errors import RegistryCorrupt
-from ragkeeper.models import FailedJobRecord, JobRecord, ModelRecord
 from ragkeeper.registry import all_models, current_model, current_models
+from ragkeeper.retrain_models import FailedJobRecord, JobRecord, ModelRecord
 from ragkeeper.settings import load_settings
 
 pytestmark = pytest.mark.integration

@@ -7,7 +7,7 @@ from ragkeeper import factory
 from ragkeeper.adapters.finetuning.openai_jobs import OpenAIFineTuner
 from ragkeeper.core.retrain.jobs import job_metadata
 from ragkeeper.errors import ConfigError, TerminalError, TransientError
-from ragkeeper.models import JobSpec
+from ragkeeper.retrain_models import JobSpec
 from ragkeeper.settings import OpenAISettings, load_settings
 from tests.conftest import OPENAI_TEST_KEY
 from tests.support.openai_finetuning import JobTiming, ManualClock

@@ -11,7 +11,8 @@ import pytest
 from ragkeeper.adapters.parse_pool import ParsePool, ProcessPoolParser
 from ragkeeper.errors import UnsupportedDocument
 from ragkeeper.models import SourceObject
-from ragkeeper.settings import IngestSettings, ParseSettings
+from ragkeeper.pipeline_settings import IngestSettings
+from ragkeeper.settings import ParseSettings
 
 
 def _obj(name: str) -> SourceObject:

@@ -12,8 +12,9 @@ import pytest
 from ragkeeper.adapters.finetuning.prefect_trainer import PrefectTrainer
 from ragkeeper.core.retrain.jobs import job_metadata
 from ragkeeper.errors import ConfigError
-from ragkeeper.models import JobSpec
-from ragkeeper.settings import S3Settings, TrainerSettings
+from ragkeeper.retrain_models import JobSpec
+from ragkeeper.retrain_settings import TrainerSettings
+from ragkeeper.settings import S3Settings
 from tests.conftest import REPO
 from tests.support.s3 import minio_settings
 

@@ -14,7 +14,8 @@ from ragkeeper.core.sync.ids import chunk_uuid, content_hash
 from ragkeeper.errors import ConfigError
 from ragkeeper.factory import make_quality_gate
 from ragkeeper.models import Chunk, ParsedDocument, SourceObject
-from ragkeeper.settings import QualitySettings, load_settings
+from ragkeeper.pipeline_settings import QualitySettings
+from ragkeeper.settings import load_settings
 
 PARAGRAPH = "Rotate the API keys every ninety days and store them in the vault, never in the repository."
 

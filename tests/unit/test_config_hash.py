@@ -10,7 +10,8 @@ from ragkeeper.core.sync.config_hash import (
     RUN_LEVEL_QUALITY_FIELDS,
     pipeline_config_hash,
 )
-from ragkeeper.settings import QualitySettings, Settings
+from ragkeeper.pipeline_settings import QualitySettings
+from ragkeeper.settings import Settings
 
 
 def _hash(**quality) -> str:

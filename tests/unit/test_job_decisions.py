@@ -1,7 +1,7 @@
 from datetime import UTC, datetime, timedelta
 
 from ragkeeper.core.retrain.jobs import decide_job, job_order
-from ragkeeper.models import FineTuneJob
+from ragkeeper.retrain_models import FineTuneJob
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
 

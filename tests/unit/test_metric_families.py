@@ -9,7 +9,8 @@ from ragkeeper.core.metrics.families import (
     index_samples,
     listen_samples,
 )
-from ragkeeper.models import FailedJobRecord, IndexTotals, ModelRecord, RunRecord
+from ragkeeper.retrain_models import FailedJobRecord, ModelRecord
+from ragkeeper.run_models import IndexTotals, RunRecord
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 

@@ -12,7 +12,7 @@ from ragkeeper.core.retrain.registry import (
     with_model,
 )
 from ragkeeper.errors import RegistryCorrupt
-from ragkeeper.models import FailedJobRecord, JobRecord, ModelRecord
+from ragkeeper.retrain_models import FailedJobRecord, JobRecord, ModelRecord
 
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 

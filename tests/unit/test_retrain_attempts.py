@@ -1,7 +1,7 @@
 from datetime import UTC, datetime
 
 from ragkeeper.core.retrain.jobs import attempts, ended_jobs
-from ragkeeper.models import FineTuneJob
+from ragkeeper.retrain_models import FineTuneJob
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -21,7 +21,7 @@ from ragkeeper.core.retrain.trainer_runs import (
     tags_for_metadata,
     version_folder,
 )
-from ragkeeper.models import ModelRecord
+from ragkeeper.retrain_models import ModelRecord
 from ragkeeper.tasks.retrain_lease import retrain_lease_name
 
 

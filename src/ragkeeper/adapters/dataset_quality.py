@@ -28,7 +28,7 @@ from ragkeeper.adapters.tokens import count_tokens
 from ragkeeper.core.retrain.style_checks import COLUMNS, Row, example_rows, first_lines_by_hash
 from ragkeeper.core.retrain.style_dataset import DatasetFile
 from ragkeeper.errors import ConfigError
-from ragkeeper.models import DatasetCheckReport, DatasetProblem
+from ragkeeper.retrain_models import DatasetCheckReport, DatasetProblem
 
 if TYPE_CHECKING:
     from great_expectations.core.expectation_validation_result import ExpectationValidationResult

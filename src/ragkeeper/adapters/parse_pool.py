@@ -25,7 +25,8 @@ from typing import Any
 
 from ragkeeper.errors import ServiceUnavailable, UnsupportedDocument
 from ragkeeper.models import ParsedDocument, SourceObject
-from ragkeeper.settings import IngestSettings, ParseSettings
+from ragkeeper.pipeline_settings import IngestSettings
+from ragkeeper.settings import ParseSettings
 
 _PRELOAD = "ragkeeper.adapters.parse_worker_preload"
 _START_SECONDS = 300  # the first worker of a process waits for the forkserver to import unstructured

@@ -34,7 +34,7 @@ from ragkeeper.adapters.quality_checks import (
 from ragkeeper.core.quality.metrics import chunk_rows, document_rows, shorten
 from ragkeeper.errors import ConfigError
 from ragkeeper.models import ExcludedChunk, ParsedDocument, QualityReport
-from ragkeeper.settings import QualitySettings
+from ragkeeper.pipeline_settings import QualitySettings
 
 if TYPE_CHECKING:
     from great_expectations.core.expectation_validation_result import ExpectationValidationResult

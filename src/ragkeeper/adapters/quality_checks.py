@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from ragkeeper.core.quality.metrics import CHUNK_COLUMNS, DOCUMENT_COLUMNS, REQUIRED_CHUNK_METADATA
 from ragkeeper.errors import ConfigError, first_line
-from ragkeeper.settings import QualitySettings
+from ragkeeper.pipeline_settings import QualitySettings
 
 if TYPE_CHECKING:
     from great_expectations.expectations.expectation import Expectation

@@ -26,7 +26,7 @@ from ragkeeper.errors import RagkeeperError, first_line
 from ragkeeper.settings import settings_for_run
 
 if TYPE_CHECKING:
-    from ragkeeper.models import RunSummary
+    from ragkeeper.run_models import RunSummary
 
 app = typer.Typer(
     name="ragkeeper",

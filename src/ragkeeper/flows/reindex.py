@@ -7,7 +7,7 @@ from typing import Literal
 from prefect import flow
 
 from ragkeeper.flows.sync_run import SyncOptions, run_sync
-from ragkeeper.models import RunSummary
+from ragkeeper.run_models import RunSummary
 from ragkeeper.settings import settings_for_run
 from ragkeeper.tasks.targeted_tasks import plan_targets
 

@@ -23,8 +23,9 @@ from ragkeeper.core.backoff import poll_delays
 from ragkeeper.core.retrain.cost import budget_refusal, estimate_training
 from ragkeeper.core.retrain.jobs import failure_reason
 from ragkeeper.errors import ConfigError, RagkeeperError
-from ragkeeper.models import FineTuneJob, JobEvent, JobSpec, RetrainOutcome, RetrainSummary
-from ragkeeper.settings import Settings, StyleDatasetSettings, load_settings
+from ragkeeper.retrain_models import FineTuneJob, JobEvent, JobSpec, RetrainOutcome, RetrainSummary
+from ragkeeper.retrain_settings import StyleDatasetSettings
+from ragkeeper.settings import Settings, load_settings
 from ragkeeper.tasks.finetune_tasks import poll_job, remember_progress, start_or_attach
 from ragkeeper.tasks.result_tasks import record_result
 from ragkeeper.tasks.retrain_lease import dataset_lease

@@ -30,7 +30,8 @@ from ragkeeper.errors import ConfigError
 from ragkeeper.flows.runner import task_runner
 from ragkeeper.flows.shards import parse_gate_embed_write
 from ragkeeper.flows.stream import StreamResult, stream_documents
-from ragkeeper.models import IndexTotals, PlannedSync, QuarantinedObject, RunSummary, SourceObject
+from ragkeeper.models import PlannedSync, QuarantinedObject, SourceObject
+from ragkeeper.run_models import IndexTotals, RunSummary
 from ragkeeper.settings import Settings
 from ragkeeper.tasks.boilerplate_tasks import find_boilerplate
 from ragkeeper.tasks.generation_tasks import switch_generation

@@ -9,7 +9,8 @@ from prefect import task
 from ragkeeper import runtime
 from ragkeeper.core.metrics.totals import advance, count_states, last_totals
 from ragkeeper.core.sync.plan import SyncPlan
-from ragkeeper.models import IndexTotals, WriteResult
+from ragkeeper.models import WriteResult
+from ragkeeper.run_models import IndexTotals
 from ragkeeper.settings import Settings
 from ragkeeper.tasks.retry import RETRYING
 

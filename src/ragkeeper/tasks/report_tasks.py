@@ -13,7 +13,8 @@ from ragkeeper import runtime
 from ragkeeper.core.quality.boilerplate import BoilerplateReport, snippet, summary_line
 from ragkeeper.core.quality.report import excluded_by_check, excluded_offenders, gate_quarantines
 from ragkeeper.core.sync.report import artifact_key, summary_rows
-from ragkeeper.models import IndexedState, RunSummary
+from ragkeeper.models import IndexedState
+from ragkeeper.run_models import RunSummary
 from ragkeeper.settings import Settings
 
 BOILERPLATE_ROWS = 10  # most repeated texts shown

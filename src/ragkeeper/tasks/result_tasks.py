@@ -18,7 +18,7 @@ from ragkeeper.adapters.prefect_events import emit_finetune_event
 from ragkeeper.core.retrain.gate import decide, verdict
 from ragkeeper.core.retrain.jobs import failure_reason, final_metrics
 from ragkeeper.core.retrain.registry import PROMOTED, REJECTED, current_models
-from ragkeeper.models import FailedJobRecord, FineTuneJob, JobEvent, JobSpec, ModelRecord
+from ragkeeper.retrain_models import FailedJobRecord, FineTuneJob, JobEvent, JobSpec, ModelRecord
 from ragkeeper.settings import Settings
 from ragkeeper.tasks.retry import RETRYING
 

@@ -8,7 +8,7 @@ from prefect.cache_policies import NO_CACHE
 
 from ragkeeper.core.retrain.report import outcome_row, problems_markdown
 from ragkeeper.core.sync.report import artifact_key
-from ragkeeper.models import RetrainSummary
+from ragkeeper.retrain_models import RetrainSummary
 
 
 @task(name="publish-retrain-report", cache_policy=NO_CACHE)

@@ -19,9 +19,10 @@ from ragkeeper.core.retrain.style_dataset import (
     parse_dataset,
 )
 from ragkeeper.errors import ConfigError, TerminalError
-from ragkeeper.models import DatasetCheckReport, JobSpec, ModelRecord
 from ragkeeper.registry import current_model
-from ragkeeper.settings import Settings, StyleDatasetSettings
+from ragkeeper.retrain_models import DatasetCheckReport, JobSpec, ModelRecord
+from ragkeeper.retrain_settings import StyleDatasetSettings
+from ragkeeper.settings import Settings
 from ragkeeper.tasks.retry import RETRYING
 
 

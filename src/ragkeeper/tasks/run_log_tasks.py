@@ -13,7 +13,7 @@ from prefect.context import get_run_context
 
 from ragkeeper import runtime
 from ragkeeper.errors import first_line
-from ragkeeper.models import RunRecord, RunSummary
+from ragkeeper.run_models import RunRecord, RunSummary
 from ragkeeper.settings import Settings
 from ragkeeper.tasks.write_lease import Lease
 

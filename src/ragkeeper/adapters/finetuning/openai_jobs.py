@@ -18,7 +18,7 @@ from ragkeeper.adapters.openai_client import make_client
 from ragkeeper.adapters.openai_errors import endpoint, translate
 from ragkeeper.core.retrain.jobs import job_metadata, job_order
 from ragkeeper.errors import ConfigError
-from ragkeeper.models import FineTuneJob, JobEvent, JobSpec
+from ragkeeper.retrain_models import FineTuneJob, JobEvent, JobSpec
 from ragkeeper.settings import OpenAISettings
 
 if TYPE_CHECKING:

@@ -30,8 +30,9 @@ from ragkeeper.core.retrain.trainer_runs import (
     version_folder,
 )
 from ragkeeper.errors import ConfigError, TerminalError, TransientError
-from ragkeeper.models import FineTuneJob, JobEvent, JobSpec
-from ragkeeper.settings import S3Settings, TrainerSettings
+from ragkeeper.retrain_models import FineTuneJob, JobEvent, JobSpec
+from ragkeeper.retrain_settings import TrainerSettings
+from ragkeeper.settings import S3Settings
 
 _LOG_PAGE = 200
 

@@ -15,7 +15,7 @@ from ragkeeper.core.retrain.registry import (
     with_model,
     with_status,
 )
-from ragkeeper.models import FailedJobRecord, JobRecord, ModelRecord
+from ragkeeper.retrain_models import FailedJobRecord, JobRecord, ModelRecord
 
 Change = Callable[[RegistryDocument], RegistryDocument | None]
 

@@ -18,7 +18,7 @@ from ragkeeper.adapters.weaviate.client import ensure_record_collection, transla
 from ragkeeper.adapters.weaviate.store import WeaviateStore
 from ragkeeper.core.sync.ids import RAGKEEPER_NAMESPACE
 from ragkeeper.errors import TransientError
-from ragkeeper.models import IndexTotals, RunRecord
+from ragkeeper.run_models import IndexTotals, RunRecord
 
 RETENTION = timedelta(days=90)
 _TEXT = ("run_id", "flow", "collection", "source", "outcome", "message")

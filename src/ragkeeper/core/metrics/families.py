@@ -13,7 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from ragkeeper.models import FailedJobRecord, IndexTotals, ModelRecord, RunRecord
+from ragkeeper.retrain_models import FailedJobRecord, ModelRecord
+from ragkeeper.run_models import IndexTotals, RunRecord
 
 METRICS: dict[str, tuple[str, str]] = {  # name -> (type, help)
     "ragkeeper_index_seconds_since_full_sync": ("gauge", "Seconds since the last successful full sync"),

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from ragkeeper.core.sync.plan import IndexedState
-from ragkeeper.models import IndexTotals, RunRecord
+from ragkeeper.run_models import IndexTotals, RunRecord
 
 REASON_CLASSES = ("quality", "too_large", "unreadable", "embedding", "unparseable")
 

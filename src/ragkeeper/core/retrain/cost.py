@@ -7,7 +7,7 @@ so that about 100 examples are seen, lowered for large ones to about 25,000, wit
 
 from __future__ import annotations
 
-from ragkeeper.models import TrainingEstimate
+from ragkeeper.retrain_models import TrainingEstimate
 
 TARGET_EPOCHS = 3
 MIN_TARGET_EXAMPLES = 100

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from ragkeeper.models import FineTuneJob, JobEvent
+from ragkeeper.retrain_models import FineTuneJob, JobEvent
 
 METADATA_DATASET = "ragkeeper_dataset"
 METADATA_FINGERPRINT = "ragkeeper_fingerprint"

@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from ragkeeper.errors import RegistryCorrupt
-from ragkeeper.models import FailedJobRecord, JobRecord, ModelRecord
+from ragkeeper.retrain_models import FailedJobRecord, JobRecord, ModelRecord
 
 REGISTRY_FORMAT = "ragkeeper-model-registry/1"
 

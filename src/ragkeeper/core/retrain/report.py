@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ragkeeper.models import DatasetProblem, RetrainOutcome
+from ragkeeper.retrain_models import DatasetProblem, RetrainOutcome
 
 STATUS_WORDS = {
     "unchanged": "unchanged",

@@ -8,7 +8,7 @@ from typing import Any
 
 from ragkeeper.core.quality.boilerplate import summary_line
 from ragkeeper.core.quality.report import excluded_by_check
-from ragkeeper.models import RunSummary
+from ragkeeper.run_models import RunSummary
 
 
 def summary_rows(summary: RunSummary) -> list[tuple[str, str]]:
