@@ -81,7 +81,7 @@ def _evaluate(
         report = _eval(embedder, args.questions, {**env, **extra}, MODES if not label else ("hybrid",))
         runs[f"{embedder} {label}".strip()] = report
         for score in report["scores"]:
-            rows.append({"embedder": embedder, "mode": f"{score['mode']} {label}".strip(), **score})
+            rows.append({**score, "embedder": embedder, "mode": f"{score['mode']} {label}".strip()})
 
 
 @contextlib.contextmanager
