@@ -29,7 +29,7 @@ from ragkeeper.models import (
 from ragkeeper.ports import Embedder, ReportingEmbedder
 from ragkeeper.settings import Settings
 from ragkeeper.tasks.retry import RETRYING
-from ragkeeper.tasks.serving_tasks import stored_chunks
+from ragkeeper.tasks.serving_tasks import mirror_documents, stored_chunks
 
 
 @task(name="write-batch", **RETRYING)
@@ -41,6 +41,7 @@ def write_batch(settings: Settings, batch: Sequence[ParsedDocument], config_hash
     deleted and the state is written last, so a crash anywhere leaves a state the next run repairs.
     Every chunk the documents should have is counted in Weaviate afterwards; a shortfall fails the
     batch. A document with a chunk the embedder persistently refuses is quarantined; the others go on.
+    While a new generation is pending, the serving one is then brought up to date (`mirror_documents`).
     """
     store = runtime.generation_store(settings)
     embedder = runtime.embedder(settings)
@@ -85,8 +86,9 @@ def write_batch(settings: Settings, batch: Sequence[ParsedDocument], config_hash
         [IndexedState(d.obj.uri, d.obj.etag, config_hash, tuple(c.id for c in d.chunks)) for d in kept]
     )
     checkpoint("after-state")
+    served = mirror_documents(settings, kept)
     embedded_texts = [embedded_text(c, header) for c in writes.embed if c.source_uri in kept_uris]
-    return WriteResult(
+    written_here = WriteResult(
         chunks_planned=len(planned),
         chunks_confirmed=confirmed,
         chunks_written=written,
@@ -99,6 +101,7 @@ def write_batch(settings: Settings, batch: Sequence[ParsedDocument], config_hash
         write_seconds=time.perf_counter() - started,
         quarantined=tuple(failed[uri] for uri in sorted(failed)),
     )
+    return written_here + served
 
 
 def _embed_all(
