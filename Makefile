@@ -34,7 +34,7 @@ export UNSTRUCTURED_DISABLE_NOTICE ?= 1
 export SCARF_NO_ANALYTICS ?= true
 export HF_HUB_DISABLE_TELEMETRY ?= 1
 
-.PHONY: help install install-ml services demo test test-unit test-ml soak bench bench-peer peer-install peer-lock lint format lock lock-ml services-up services-down clean
+.PHONY: help install install-ml services demo test test-unit test-ml soak bench bench-peer eval-real bench-query peer-install peer-lock lint format lock lock-ml services-up services-down clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  \033[36m%-14s\033[0m %s\n",$$1,$$2}'
@@ -66,10 +66,11 @@ install-ml: $(STAMP_ML) ## Create .venv-ml (main lock + torch/TRL/PEFT/sentence-
 services: ## Build the pinned MinIO and Weaviate (`go install`) and ElasticMQ (Maven), cached in ~/.cache/ragkeeper
 	@bash infra/install-services.sh
 
-demo: install ## Ingest examples/corpus into Weaviate Embedded and run a sample query
+demo: install ## Ingest examples/corpus into Weaviate Embedded, run a sample query and score its questions
 	@bash infra/install-services.sh weaviate
 	RAGKEEPER_WEAVIATE__EMBEDDED_DATA_DIR=$(DEMO_DATA)/weaviate $(BIN)/ragkeeper ingest examples/corpus
 	RAGKEEPER_WEAVIATE__EMBEDDED_DATA_DIR=$(DEMO_DATA)/weaviate $(BIN)/ragkeeper query "$(DEMO_QUERY)" --limit 3
+	RAGKEEPER_WEAVIATE__EMBEDDED_DATA_DIR=$(DEMO_DATA)/weaviate $(BIN)/ragkeeper eval --questions examples/questions.jsonl
 
 test: install install-ml services ## Run the whole suite: unit, integration, e2e in .venv; the `ml` tests in .venv-ml
 	$(BIN)/pytest -m "not ml" -n $(TEST_WORKERS) --dist loadfile
@@ -89,6 +90,15 @@ bench: install services ## Benchmark cold / unchanged / 1%-changed ingest (BENCH
 
 bench-peer: install services peer-install ## ragkeeper vs unstructured-ingest on a real Debian-docs corpus (one run)
 	$(BIN)/python benchmarks/peer_bench.py --peer-python $(PEER_VENV)/bin/python
+
+eval-real: install install-ml services ## recall@5/MRR/nDCG@10 per mode on the Debian-docs corpus, hashing and MiniLM
+	$(PYTHON) benchmarks/real_corpus.py >/dev/null
+	$(BIN)/python benchmarks/real_eval.py $(EVAL_REAL_ARGS)
+
+bench-query: install install-ml services ## Query latency p50/p95 per mode, MiniLM chunks/s (torch vs ONNX) on the eval-real indexes
+	$(BIN)/python benchmarks/query_bench.py --embedder hashing --embed 1000
+	$(BIN_ML)/python benchmarks/query_bench.py --embedder local --embed 1000
+	$(BIN_ML)/python benchmarks/minilm_runtimes.py
 
 $(PEER_STAMP): $(UV) $(PEER_LOCK) benchmarks/peer/offline_spacy.py
 	@[ -x $(PEER_VENV)/bin/python ] || $(PYTHON) -m venv $(PEER_VENV)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Protocol, runtime_checkable
 
+from ragkeeper.core.quality.boilerplate import RepeatedText
 from ragkeeper.core.retrain.style_dataset import DatasetFile
 from ragkeeper.core.retrieval.query import SearchRequest
 from ragkeeper.core.sync.chunk_writes import StoredChunk
@@ -174,6 +175,10 @@ class VectorStore(Protocol):
 
     def delete_ids(self, ids: Collection[str]) -> int:
         """Delete chunks by id; return how many went."""
+        ...
+
+    def repeated_texts(self, limit: int = 100) -> tuple[int, list[RepeatedText]]:
+        """The chunk count, and the `limit` chunk texts found in the most documents (at least two)."""
         ...
 
     def version(self) -> str:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ragkeeper.core.quality.boilerplate import BoilerplateReport
 from ragkeeper.models import ExcludedChunk, QualityReport, QuarantinedObject
 
 
@@ -56,6 +57,7 @@ class RunSummary:
     serving_stale: int = 0
     serving_embeddings: int = 0
     totals: IndexTotals | None = None
+    boilerplate: BoilerplateReport | None = None  # after full syncs (see core.quality.boilerplate)
 
 
 @dataclass(frozen=True, slots=True)

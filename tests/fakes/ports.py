@@ -13,6 +13,7 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ragkeeper.core.quality.boilerplate import RepeatedText
 from ragkeeper.core.retrieval.query import SearchRequest
 from ragkeeper.core.sync.chunk_writes import StoredChunk, chunk_properties
 from ragkeeper.core.sync.ids import chunk_uuid, content_hash, occurrences
@@ -182,6 +183,20 @@ class MemoryStore:
         for i in doomed:
             del self.objects[i]
         return len(doomed)
+
+    def repeated_texts(self, limit: int = 100) -> tuple[int, list[RepeatedText]]:
+        documents: dict[str, set[str]] = {}
+        chunks: dict[str, int] = {}
+        texts: dict[str, str] = {}
+        for p, _ in list(self.objects.values()):
+            documents.setdefault(p["content_hash"], set()).add(p["source_uri"])
+            chunks[p["content_hash"]] = chunks.get(p["content_hash"], 0) + 1
+            texts[p["content_hash"]] = p["text"]
+        ranked = sorted(documents, key=lambda h: -len(documents[h]))[:limit]
+        found = [
+            RepeatedText(h, len(documents[h]), chunks[h], texts[h]) for h in ranked if len(documents[h]) > 1
+        ]
+        return len(self.objects), found
 
     def version(self) -> str:
         return "memory"

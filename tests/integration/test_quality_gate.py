@@ -64,7 +64,8 @@ def missing_pages_doc() -> ParsedDocument:
 
 
 def long_chunk_doc() -> ParsedDocument:
-    return make_doc("long.md", [PARAGRAPH, "word " * 1800 + "end!"])  # 9004 characters
+    # 9004 characters of distinct words: a repeated word would also trip the runaway-repetition check.
+    return make_doc("long.md", [PARAGRAPH, " ".join(f"w{i:04d}" for i in range(1500)) + " end!"])
 
 
 def duplicate_id_doc() -> ParsedDocument:
@@ -189,7 +190,7 @@ def test_one_batch_maps_every_failure_to_its_own_document(gate):
 
 
 def test_many_failing_chunks_are_each_excluded(gate):
-    doc = make_doc("huge.md", ["x " * 4100] * 5)
+    doc = make_doc("huge.md", [" ".join(f"x{i:04d}" for i in range(1400))] * 5)  # 8399 distinct-word chars
     doc = dataclasses.replace(
         doc, chunks=tuple(dataclasses.replace(c, id=f"id-{c.chunk_index}") for c in doc.chunks)
     )
@@ -364,3 +365,16 @@ def test_factory_builds_the_gate_from_settings(tmp_path):
     assert isinstance(gate, GreatExpectationsGate)
     report = gate.validate([clean_doc()])
     assert report.excluded and all("text length" in e.reason for e in report.excluded)
+
+
+def test_boilerplate_patterns_exclude_matching_chunks_by_their_own_text(tmp_path):
+    settings = QualitySettings(
+        data_docs_dir=tmp_path / "docs", boilerplate_patterns=[r"^This page last modified on \d{4}-\d\d-\d\d"]
+    )
+    footer = "This page last modified on 2022-08-10 18:45:48 UTC"
+    page = make_doc("page.html", [PARAGRAPH, f"{PARAGRAPH} second", footer])
+    report = GreatExpectationsGate(settings).validate([page, clean_doc("other.md")])
+    (excluded,) = report.excluded
+    assert (excluded.uri, excluded.chunk_index, excluded.check) == (page.obj.uri, 2, "boilerplate")
+    assert "quality.boilerplate_patterns" in excluded.reason
+    assert report.failures == {}

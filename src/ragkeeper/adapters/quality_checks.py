@@ -162,6 +162,19 @@ def builtin_checks(s: QualitySettings) -> list[Check]:
             "drop_chunk",
             lambda r: f"markup share {r['markup_share']:.2f} > max_markup_share {s.max_markup_share}",
         ),
+        *(
+            [
+                Check(
+                    "chunk",
+                    "boilerplate",
+                    e.ExpectColumnValuesToNotMatchRegexList(column="text", regex_list=s.boilerplate_patterns),
+                    "drop_chunk",
+                    lambda r: "matches one of quality.boilerplate_patterns",
+                )
+            ]
+            if s.boilerplate_patterns
+            else []
+        ),
     ]
 
 

@@ -42,6 +42,9 @@ COMMAND_GROUPS = ("sync", "retrieval", "operations", "metrics", "retrain", "mode
 
 # Quiet defaults for a person at a terminal; any of these can be overridden from the environment.
 _QUIET_ENVIRONMENT = {
+    # Without PREFECT_API_URL a command starts a temporary Prefect server; Prefect's 20 s wait for it
+    # is overrun on a busy two-core machine (seen with `make demo` beside a test run).
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
     # Run logs still reach the Prefect API; only the console copy is silenced (see --verbose).
     "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "CRITICAL",
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",

@@ -3,9 +3,10 @@
 The story of a run: take the collection's write lease (or skip, and say so); plan under the lease;
 with a cost limit, estimate first; parse, gate, embed and write as one stream under the
 failure-share guard; record quarantines and delete what left the source; switch readers to a new
-generation when a full sync built one; publish the summary and leave a run record. When the guard
-tripped, the run still records its quarantines (as retryable) and applies its deletions, then fails
-with one line. Dry runs take no lease and write nothing.
+generation when a full sync built one; after a full sync, count the index and its boilerplate;
+publish the summary and leave a run record. When the guard tripped, the run still records its
+quarantines (as retryable) and applies its deletions, then fails with one line. Dry runs take no
+lease and write nothing.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from prefect.task_runners import TaskRunner
 
 from ragkeeper import runtime
 from ragkeeper.core.faults import checkpoint
+from ragkeeper.core.quality.boilerplate import BoilerplateReport
 from ragkeeper.core.sync.cost import check_budget, estimate_cost
 from ragkeeper.core.sync.freshness import index_lag_seconds
 from ragkeeper.core.sync.guard import FailureGuard
@@ -31,6 +33,7 @@ from ragkeeper.flows.stream import StreamResult, stream_documents
 from ragkeeper.models import PlannedSync, QuarantinedObject, SourceObject
 from ragkeeper.run_models import IndexTotals, RunSummary
 from ragkeeper.settings import Settings
+from ragkeeper.tasks.boilerplate_tasks import find_boilerplate
 from ragkeeper.tasks.generation_tasks import switch_generation
 from ragkeeper.tasks.metrics_tasks import index_totals
 from ragkeeper.tasks.report_tasks import FULL_SYNC_FLOWS, publish_state_reports, publish_summary
@@ -101,6 +104,8 @@ def _sync(
             switch.refused,
         )
         done.totals = index_totals(settings, planned.plan, full_sync, streamed.written)
+        if full_sync:
+            done.boilerplate = find_boilerplate(settings)
     summary = _summary(flow, settings, planned, streamed, done)
     summary = replace(summary, stage_seconds={**summary.stage_seconds, "plan": plan_seconds})
     publish_summary(summary)
@@ -132,7 +137,7 @@ def _record_quarantines(
 
 @dataclass
 class _Done:
-    """What a run did after the stream: quarantines recorded, deletions, the generation switch, totals."""
+    """What a run did after the stream: quarantines, deletions, the generation switch, totals, boilerplate."""
 
     quarantined: tuple[QuarantinedObject, ...] = ()
     chunks_deleted: int = 0
@@ -141,6 +146,7 @@ class _Done:
     dropped: tuple[str, ...] = ()
     switch_refused: str = ""
     totals: IndexTotals | None = None
+    boilerplate: BoilerplateReport | None = None
 
 
 def _dry_run(flow: str, settings: Settings, make_plan: Callable[[], PlannedSync]) -> RunSummary:
@@ -215,4 +221,5 @@ def _summary(
         serving_stale=written.serving_stale,
         serving_embeddings=written.serving_embeddings,
         totals=done.totals,
+        boilerplate=done.boilerplate,
     )

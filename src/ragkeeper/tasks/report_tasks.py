@@ -10,12 +10,14 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from ragkeeper import runtime
+from ragkeeper.core.quality.boilerplate import BoilerplateReport, snippet, summary_line
 from ragkeeper.core.quality.report import excluded_by_check, excluded_offenders, gate_quarantines
 from ragkeeper.core.sync.report import artifact_key, summary_rows
 from ragkeeper.models import IndexedState
 from ragkeeper.run_models import RunSummary
 from ragkeeper.settings import Settings
 
+BOILERPLATE_ROWS = 10  # most repeated texts shown
 # Runs that list the whole source: a successful one makes the whole index fresh.
 FULL_SYNC_FLOWS = ("ingest", "reconcile")
 
@@ -46,7 +48,8 @@ def publish_excluded(summary: RunSummary) -> None:
         "in the documents this run indexed\n\n| check | chunks |\n|---|---|\n"
         + "\n".join(rows or ["| (none) | 0 |"])
         + "\n\n| document | chunks excluded | first reason |\n|---|---|---|\n"
-        + "\n".join(offenders or ["| (none) | | |"]),
+        + "\n".join(offenders or ["| (none) | | |"])
+        + _boilerplate_markdown(summary.boilerplate),
         description="chunks left out of the index while their documents were indexed, by excluding check",
     )
 
@@ -119,4 +122,19 @@ def publish_freshness(summary: RunSummary, last_full_sync: datetime | None) -> N
         description=(
             "index lag: seconds between an object's last change in the source and this run indexing it"
         ),
+    )
+
+
+def _boilerplate_markdown(report: BoilerplateReport | None) -> str:
+    """The boilerplate section: how many chunks repeat texts found in many documents, the worst ones."""
+    if report is None:
+        return ""
+    rows = [
+        f"| {r.documents} | {r.chunks} | `{r.content_hash[:12]}` | {snippet(r.sample).replace('|', '/')} |"
+        for r in report.repeated[:BOILERPLATE_ROWS]
+    ]
+    return (
+        f"\n\n**Boilerplate**: {summary_line(report)} (reported only; exclude with "
+        "`quality.boilerplate_patterns`)\n\n| documents | chunks | content hash | text |\n|---|---|---|---|\n"
+        + "\n".join(rows or ["| (none) | | | |"])
     )

@@ -6,9 +6,11 @@ from collections.abc import Collection, Sequence
 from typing import Any
 
 from ragkeeper.adapters.weaviate import schema, selection
+from ragkeeper.adapters.weaviate.boilerplate import CANDIDATES, repeated_texts
 from ragkeeper.adapters.weaviate.client import connect, translate_weaviate_error
 from ragkeeper.adapters.weaviate.search import run_search
 from ragkeeper.core.batching import batched
+from ragkeeper.core.quality.boilerplate import RepeatedText
 from ragkeeper.core.retrieval.query import SearchRequest
 from ragkeeper.core.sync.chunk_writes import CHUNK_PROPERTY_NAMES, StoredChunk, chunk_properties
 from ragkeeper.core.sync.ids import source_key
@@ -136,6 +138,12 @@ class WeaviateStore:
             return run_search(self._client.collections.get(self._name), request, vector)
         except Exception as error:
             raise translate_weaviate_error(error, "searching") from None
+
+    def repeated_texts(self, limit: int = CANDIDATES) -> tuple[int, list[RepeatedText]]:
+        """The chunk count, and the chunk texts found in the most documents (see `boilerplate`)."""
+        if not self._client.collections.exists(self._name):
+            return 0, []
+        return repeated_texts(self._collection(), limit)
 
     def count(self) -> int:
         """Objects in the collection; 0 when it does not exist yet."""

@@ -6,6 +6,7 @@ import json
 from dataclasses import asdict
 from typing import Any
 
+from ragkeeper.core.quality.boilerplate import summary_line
 from ragkeeper.core.quality.report import excluded_by_check
 from ragkeeper.run_models import RunSummary
 
@@ -28,6 +29,7 @@ def summary_rows(summary: RunSummary) -> list[tuple[str, str]]:
         ("chunks written", str(summary.chunks_written)),
         ("chunks unchanged (not rewritten)", str(summary.chunks_unchanged)),
         ("chunks excluded", _excluded(summary)),
+        *([("boilerplate", summary_line(summary.boilerplate))] if summary.boilerplate else []),
         ("chunks deleted", str(summary.chunks_deleted)),
         ("embeddings computed", str(summary.embeddings_computed)),
         ("embeddings reused", str(summary.embeddings_reused)),
