@@ -12,18 +12,8 @@ from ragkeeper.core.sync.generations import (
     settings_for_embedder,
 )
 from ragkeeper.errors import ConfigError, EmbedderUnavailable, RagkeeperError, first_line
-from ragkeeper.ports import (
-    DatasetChecker,
-    Embedder,
-    FineTuner,
-    ModelRegistry,
-    ObjectSource,
-    Parser,
-    QualityGate,
-    RunLog,
-    StateStore,
-    VectorStore,
-)
+from ragkeeper.ports import Embedder, ObjectSource, Parser, QualityGate, RunLog, StateStore, VectorStore
+from ragkeeper.retrain_ports import DatasetChecker, FineTuner, ModelRegistry
 from ragkeeper.settings import Settings
 
 if TYPE_CHECKING:

@@ -14,18 +14,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ragkeeper import factory
 from ragkeeper.errors import EmbedderUnavailable, RagkeeperError
-from ragkeeper.ports import (
-    DatasetChecker,
-    Embedder,
-    FineTuner,
-    ModelRegistry,
-    ObjectSource,
-    Parser,
-    QualityGate,
-    RunLog,
-    StateStore,
-    VectorStore,
-)
+from ragkeeper.ports import Embedder, ObjectSource, Parser, QualityGate, RunLog, StateStore, VectorStore
+from ragkeeper.retrain_ports import DatasetChecker, FineTuner, ModelRegistry
 from ragkeeper.settings import Settings
 
 if TYPE_CHECKING:

@@ -27,8 +27,8 @@ from ragkeeper.core.retrain.jobs import (
 )
 from ragkeeper.core.retrain.style_dataset import DatasetFile, DatasetVersion
 from ragkeeper.errors import RagkeeperError, TerminalError
-from ragkeeper.ports import FineTuner, ModelRegistry
 from ragkeeper.retrain_models import FailedJobRecord, FineTuneJob, JobEvent, JobRecord, JobSpec
+from ragkeeper.retrain_ports import FineTuner, ModelRegistry
 from ragkeeper.settings import Settings
 from ragkeeper.tasks.result_tasks import job_payload, record_failure
 from ragkeeper.tasks.retry import RETRYING
