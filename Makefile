@@ -134,10 +134,10 @@ lock-ml: $(UV) ## Re-resolve only requirements-ml.lock (the main lock's pins as 
 	  -o requirements-ml.lock
 
 services-up: install services ## Start MinIO (:9000), Weaviate (:8080/:50051) and Prefect (:4200) in the background
-	$(BIN)/python infra/devservices.py up --prefect
+	$(BIN)/python infra/services_cli.py up --prefect
 
 services-down: ## Stop what services-up started
-	$(PYTHON) infra/devservices.py down
+	$(PYTHON) infra/services_cli.py down
 
 clean: ## Remove the virtualenvs and demo data (the service build cache stays)
 	rm -rf $(VENV) $(VENV_ML) $(PEER_VENV) $(DEMO_DATA) .pytest_cache .ruff_cache

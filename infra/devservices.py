@@ -3,7 +3,7 @@
 
 Used two ways:
 - by the test fixtures (random free ports, temporary data folders), and
-- by `make services-up` / `make services-down` for people without Docker (fixed ports below).
+- by `make services-up` / `make services-down` for people without Docker (infra/services_cli.py).
 
 MinIO and Weaviate come from infra/install-services.sh (built with `go install`, cached outside the repo);
 so does ElasticMQ (its jars resolved with Maven, run with the machine's Java 17+).
@@ -12,16 +12,13 @@ Standard library only, so it runs before anything else is installed.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
-import json
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -271,127 +268,3 @@ def start_prefect(
     return _launch(
         "prefect", command, env=env, data_dir=data_dir, url=url, health="/health", ports={"http": port}
     )
-
-
-ELASTICMQ_REGION = "us-east-1"
-ELASTICMQ_ACCOUNT = "000000000000"
-
-
-def elasticmq_config(port: int, queues: list[str], visibility_timeout: int, max_receive_count: int) -> str:
-    """ElasticMQ's HOCON configuration: SQS on 127.0.0.1:PORT; each queue NAME with a NAME-dlq redrive target.
-
-    A message received `max_receive_count` times without being deleted moves to the dead-letter queue,
-    as SQS does with a RedrivePolicy (ElasticMQ reports that policy in GetQueueAttributes too).
-    """
-    lines = [
-        'include classpath("application.conf")',
-        f'node-address {{ protocol = http, host = "127.0.0.1", port = {port}, context-path = "" }}',
-        f'rest-sqs {{ enabled = true, bind-port = {port}, bind-hostname = "127.0.0.1", '
-        "sqs-limits = strict }",
-        "generate-node-address = false",
-        f'aws {{ region = "{ELASTICMQ_REGION}", accountId = "{ELASTICMQ_ACCOUNT}" }}',
-        "queues {",
-    ]
-    for name in queues:
-        lines.append(
-            f'  "{name}" {{ defaultVisibilityTimeout = {visibility_timeout} seconds, '
-            f'deadLettersQueue {{ name = "{name}-dlq", maxReceiveCount = {max_receive_count} }} }}'
-        )
-        lines.append(f'  "{name}-dlq" {{ }}')
-    lines.append("}")
-    return "\n".join(lines) + "\n"
-
-
-def start_elasticmq(
-    data_dir: Path,
-    port: int | None = None,
-    queues: list[str] | None = None,
-    visibility_timeout: int = 30,
-    max_receive_count: int = 3,
-) -> Service:
-    """ElasticMQ (an SQS-compatible server) on 127.0.0.1; returns once it answers ListQueues.
-
-    `queues` (default: one named `ragkeeper-events`) exist from the start, each with its `-dlq`;
-    clients can create more with CreateQueue. Any access key works: ElasticMQ does not check signatures.
-    """
-    port = port or free_port()
-    queues = ["ragkeeper-events"] if queues is None else queues
-    data_dir.mkdir(parents=True, exist_ok=True)
-    config = data_dir / "elasticmq.conf"
-    config.write_text(elasticmq_config(port, queues, visibility_timeout, max_receive_count))
-    java = str(Path(os.environ["JAVA_HOME"]) / "bin" / "java") if os.environ.get("JAVA_HOME") else "java"
-    # A small heap and the C1 compiler only: it is a test server on a shared 2-core machine.
-    command = [java, "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", f"-Dconfig.file={config}"]
-    command += ["-cp", elasticmq_classpath(), "org.elasticmq.server.Main"]
-    url = f"http://127.0.0.1:{port}"
-    return _launch(
-        "elasticmq",
-        command,
-        env={},
-        data_dir=data_dir,
-        url=url,
-        health="/?Action=ListQueues",
-        ports={"http": port},
-    )
-
-
-# ---- `make services-up` / `make services-down`: fixed, well-known ports ----------------------------
-
-FIXED_PORTS = {"minio": 9000, "weaviate": 8080, "weaviate_grpc": 50051, "prefect": 4200, "elasticmq": 9324}
-
-
-def _state_dir() -> Path:
-    return Path(
-        os.environ.get("RAGKEEPER_SERVICES_STATE") or Path(tempfile.gettempdir()) / "ragkeeper-services"
-    )
-
-
-def up(with_prefect: bool, with_sqs: bool = False) -> None:
-    """Start the services in the background and record their pids."""
-    state = _state_dir()
-    state.mkdir(parents=True, exist_ok=True)
-    started = {}
-    minio = start_minio(state / "minio", FIXED_PORTS["minio"], FIXED_PORTS["minio"] + 1)
-    started["minio"] = minio
-    weaviate = start_weaviate(state / "weaviate", FIXED_PORTS["weaviate"], FIXED_PORTS["weaviate_grpc"])
-    started["weaviate"] = weaviate
-    if with_prefect:
-        started["prefect"] = start_prefect(state / "prefect", FIXED_PORTS["prefect"])
-    if with_sqs:
-        started["elasticmq"] = start_elasticmq(state / "elasticmq", FIXED_PORTS["elasticmq"])
-    (state / "pids.json").write_text(json.dumps({name: s.process.pid for name, s in started.items()}))
-    for name, service in started.items():
-        print(f"{name:9} {service.url}  (log: {service.log_path})")
-    print(f"MinIO user/password: {MINIO_USER} / {MINIO_PASSWORD}   stop with: make services-down")
-
-
-def down() -> None:
-    """Stop what `up` started."""
-    pids_file = _state_dir() / "pids.json"
-    if not pids_file.exists():
-        print("no services recorded as running")
-        return
-    for name, pid in json.loads(pids_file.read_text()).items():
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, signal.SIGTERM)
-            print(f"stopped {name} (pid {pid})")
-    pids_file.unlink()
-
-
-def main() -> None:
-    """Command line: `up [--prefect]` or `down`."""
-    parser = argparse.ArgumentParser(description="Start or stop MinIO, Weaviate and Prefect on loopback.")
-    sub = parser.add_subparsers(dest="command", required=True)
-    up_parser = sub.add_parser("up", help="start MinIO and Weaviate (and a Prefect server, ElasticMQ)")
-    up_parser.add_argument("--prefect", action="store_true")
-    up_parser.add_argument("--sqs", action="store_true", help="ElasticMQ (SQS), queue ragkeeper-events")
-    sub.add_parser("down", help="stop them")
-    args = parser.parse_args()
-    if args.command == "up":
-        up(args.prefect, args.sqs)
-    else:
-        down()
-
-
-if __name__ == "__main__":
-    main()

@@ -34,6 +34,7 @@ CORPUS = REPO / "examples" / "corpus"
 sys.path.insert(0, str(REPO / "infra"))
 
 import devservices  # infra/devservices.py, stdlib only
+from elasticmq import start_elasticmq  # infra/elasticmq.py
 
 from tests.support.s3 import minio_client, minio_settings
 
@@ -76,7 +77,7 @@ FAST_LEASE_SWEEP = {"PREFECT_SERVER_SERVICES_REPOSSESSOR_LOOP_SECONDS": "1"}
 @pytest.fixture(scope="session")
 def elasticmq(tmp_path_factory: pytest.TempPathFactory) -> Iterator[devservices.Service]:
     """A real ElasticMQ (SQS-compatible) server on a random loopback port, stopped after the session."""
-    service = devservices.start_elasticmq(tmp_path_factory.mktemp("elasticmq"))
+    service = start_elasticmq(tmp_path_factory.mktemp("elasticmq"))
     yield service
     service.stop()
 

@@ -70,7 +70,7 @@ class Listener:
         env = {
             "PREFECT_API_URL": prefect_server.url,
             "RAGKEEPER_SOURCE__URI": ROOT,
-            "RAGKEEPER_S3__REGION": devservices.ELASTICMQ_REGION,
+            "RAGKEEPER_S3__REGION": elasticmq.ELASTICMQ_REGION,
             "RAGKEEPER_S3__ACCESS_KEY_ID": "ragkeeper",
             "RAGKEEPER_S3__SECRET_ACCESS_KEY": "ragkeeper-secret",
             "RAGKEEPER_LISTEN__SQS_ENDPOINT_URL": elasticmq.url,

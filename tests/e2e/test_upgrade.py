@@ -109,6 +109,10 @@ def test_an_index_of_the_previous_release_upgrades_to_exactly_a_fresh_index(
     s3_client.put_object(Bucket=bucket, Key="docs/doc7.md", Body=doc(7))
 
     monkeypatch.setenv("RAGKEEPER_EMBED__DIMENSIONS", dimensions)
+    if dimensions == "64":
+        # The previous release embedded the bare chunk text; with contextual headers (the default now)
+        # every embedded text changes. Without them, the same model's vectors carry over.
+        monkeypatch.setenv("RAGKEEPER_EMBED__CHUNK_HEADER", "none")
     dry = run_cli("ingest", source, "--dry-run", env=cli_env)
     assert dry.returncode == 0, dry.stderr[-2000:]
     to_embed = _figure(dry.stdout, "estimated chunks to embed")

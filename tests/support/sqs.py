@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-import devservices  # infra/devservices.py (tests/conftest.py puts infra on sys.path)
+import elasticmq  # infra/elasticmq.py (tests/conftest.py puts infra on sys.path)
 
 ACCESS_KEY = "ragkeeper"  # ElasticMQ accepts any key; these only satisfy botocore's signer
 SECRET_KEY = "ragkeeper-secret"
@@ -20,7 +20,7 @@ def sqs_client(endpoint_url: str) -> Any:
     return boto3.client(
         "sqs",
         endpoint_url=endpoint_url,
-        region_name=devservices.ELASTICMQ_REGION,
+        region_name=elasticmq.ELASTICMQ_REGION,
         aws_access_key_id=ACCESS_KEY,
         aws_secret_access_key=SECRET_KEY,
     )
