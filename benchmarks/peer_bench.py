@@ -240,6 +240,8 @@ def main() -> None:
     parser.add_argument("--skip", nargs="*", default=[], choices=("baseline", "peer", "ragkeeper"))
     parser.add_argument("--json", type=Path, default=REPO / ".bench" / "peer-bench.json")
     args = parser.parse_args()
+    # Absolute, not resolved: the peer runs in its work folder, and a venv's python is a symlink.
+    args.peer_python = args.peer_python.absolute()
     if not ports_free(WEAVIATE_PORT, WEAVIATE_GRPC_PORT):
         sys.exit("error: 127.0.0.1:8080 or :50051 is in use (the peer's weaviate-local needs both)")
     corpus = args.corpus or real_corpus.assemble(real_corpus.corpus_root())
