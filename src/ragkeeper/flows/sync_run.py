@@ -12,7 +12,7 @@ lease and write nothing.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -34,7 +34,7 @@ from ragkeeper.models import PlannedSync, QuarantinedObject, SourceObject
 from ragkeeper.run_models import IndexTotals, RunSummary
 from ragkeeper.settings import Settings
 from ragkeeper.tasks.boilerplate_tasks import find_boilerplate
-from ragkeeper.tasks.generation_tasks import switch_generation
+from ragkeeper.tasks.generation_tasks import Switch, switch_generation
 from ragkeeper.tasks.metrics_tasks import index_totals
 from ragkeeper.tasks.report_tasks import FULL_SYNC_FLOWS, publish_state_reports, publish_summary
 from ragkeeper.tasks.run_log_tasks import recorded_run
@@ -97,12 +97,7 @@ def _sync(
     done.serving_deleted = delete_from_serving(settings, planned.plan.serving_deleted).serving_deleted
     if not streamed.stopped:
         full_sync = flow in FULL_SYNC_FLOWS
-        switch = switch_generation(settings, options.force_delete, full_sync)
-        done.switched_from, done.dropped, done.switch_refused = (
-            switch.switched_from,
-            switch.dropped,
-            switch.refused,
-        )
+        done.switch = switch_generation(settings, options.force_delete, full_sync)
         done.totals = index_totals(settings, planned.plan, full_sync, streamed.written)
         if full_sync:
             done.boilerplate = find_boilerplate(settings)
@@ -142,9 +137,7 @@ class _Done:
     quarantined: tuple[QuarantinedObject, ...] = ()
     chunks_deleted: int = 0
     serving_deleted: int = 0
-    switched_from: str | None = None
-    dropped: tuple[str, ...] = ()
-    switch_refused: str = ""
+    switch: Switch = field(default_factory=Switch)
     totals: IndexTotals | None = None
     boilerplate: BoilerplateReport | None = None
 
@@ -182,9 +175,9 @@ def _summary(
         generation=generation.collection,
         new_generation=generation.is_new and not generation.legacy,
         readers_on_other_generation=generation.pending,
-        switched_from=done.switched_from,
-        generations_dropped=done.dropped,
-        switch_refused=done.switch_refused,
+        switched_from=done.switch.switched_from,
+        generations_dropped=done.switch.dropped,
+        switch_refused=done.switch.refused,
         objects_seen=planned.seen,
         objects_new=len(plan.new),
         objects_changed=len(plan.changed),
