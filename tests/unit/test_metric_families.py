@@ -6,6 +6,7 @@ from ragkeeper.core.metrics.families import (
     IndexSnapshot,
     ListenFigures,
     dataset_samples,
+    eval_samples,
     index_samples,
     listen_samples,
 )
@@ -85,3 +86,15 @@ def test_listen_samples():
     assert got[("ragkeeper_listen_rejected", (*m, ("reason", "unreadable")))] == 2
     assert got[("ragkeeper_listen_debounce_queue_depth", m)] == 4
     assert got[("ragkeeper_listen_shedding", m)] == 0
+
+
+def test_eval_samples_give_recall_per_mode_from_the_eval_table():
+    rows = [
+        {"mode": "hybrid", "recall_at_k": 0.9444, "k": 5, "mrr": 0.69},
+        {"mode": "bm25", "recall_at_k": 0.7222, "k": 5},
+        {"mode": "vector", "k": 5},  # no figure: left out, never reported as zero
+    ]
+    assert eval_samples("Docs", rows) == [
+        ("ragkeeper_retrieval_recall", {"collection": "Docs", "mode": "hybrid", "k": "5"}, 0.9444),
+        ("ragkeeper_retrieval_recall", {"collection": "Docs", "mode": "bm25", "k": "5"}, 0.7222),
+    ]

@@ -16,12 +16,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ragkeeper import factory
+from ragkeeper.adapters.eval_artifacts import last_eval_rows
 from ragkeeper.core.metrics.families import (
     METRICS,
     DatasetSnapshot,
     IndexSnapshot,
     Sample,
     dataset_samples,
+    eval_samples,
     index_samples,
 )
 from ragkeeper.core.metrics.totals import last_totals
@@ -150,7 +152,15 @@ class StateReader:
             pending=pending[0] if pending else None,
             pending_at=pending[1] if pending else None,
         )
-        return index_samples(snapshot) + self._dataset_samples()
+        return index_samples(snapshot) + self._eval_samples() + self._dataset_samples()
+
+    def _eval_samples(self) -> list[Sample]:
+        collection = self._settings.weaviate.collection
+        try:
+            return eval_samples(collection, last_eval_rows(collection))
+        except Exception as error:  # the eval figures are optional: the index metrics must still go out
+            logger.warning("metrics: the last eval of %s not read: %s", collection, first_line(error))
+            return []
 
     def _dataset_samples(self) -> list[Sample]:
         datasets = self._settings.retrain.datasets

@@ -33,6 +33,7 @@ METRICS: dict[str, tuple[str, str]] = {  # name -> (type, help)
     "ragkeeper_retrain_model_info": ("gauge", "The current fine-tuned model of a dataset (1)"),
     "ragkeeper_retrain_last_job_info": ("gauge", "The state of a dataset's last fine-tuning job (1)"),
     "ragkeeper_retrain_jobs": ("gauge", "Fine-tuning jobs recorded for a dataset, by outcome"),
+    "ragkeeper_retrieval_recall": ("gauge", "Recall@k of the last `ragkeeper eval`, by mode (k as a label)"),
     "ragkeeper_exporter_read_ok": ("gauge", "1 when the last read of the run log and registry worked"),
     "ragkeeper_listen_received": ("counter", "Deliveries (webhook) or messages (SQS) received"),
     "ragkeeper_listen_changes_accepted": ("counter", "Object changes accepted for a reindex"),
@@ -165,4 +166,15 @@ def listen_samples(figures: ListenFigures) -> list[Sample]:
     samples += [
         ("ragkeeper_listen_rejected", {**base, "reason": r}, n) for r, n in sorted(figures.rejected.items())
     ]
+    return samples
+
+
+def eval_samples(collection: str, rows: Sequence[Mapping[str, object]]) -> list[Sample]:
+    """Recall@k per mode from the rows of the last eval's table artifact (incomplete rows left out)."""
+    samples: list[Sample] = []
+    for row in rows:
+        mode, recall, k = row.get("mode"), row.get("recall_at_k"), row.get("k")
+        if isinstance(mode, str) and isinstance(recall, int | float) and isinstance(k, int):
+            labels = {"collection": collection, "mode": mode, "k": str(k)}
+            samples.append(("ragkeeper_retrieval_recall", labels, float(recall)))
     return samples
