@@ -17,6 +17,7 @@ from pathlib import Path
 import devservices
 import httpx
 import pytest
+from elasticmq import ELASTICMQ_REGION
 
 from tests.integration.test_listen_metrics import scrape
 from tests.support.cli import start_cli
@@ -70,7 +71,7 @@ class Listener:
         env = {
             "PREFECT_API_URL": prefect_server.url,
             "RAGKEEPER_SOURCE__URI": ROOT,
-            "RAGKEEPER_S3__REGION": elasticmq.ELASTICMQ_REGION,
+            "RAGKEEPER_S3__REGION": ELASTICMQ_REGION,
             "RAGKEEPER_S3__ACCESS_KEY_ID": "ragkeeper",
             "RAGKEEPER_S3__SECRET_ACCESS_KEY": "ragkeeper-secret",
             "RAGKEEPER_LISTEN__SQS_ENDPOINT_URL": elasticmq.url,
