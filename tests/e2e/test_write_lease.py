@@ -29,29 +29,40 @@ def test_a_second_run_skips_or_waits_and_writes_never_interleave(
 ):
     _seed(s3_client, bucket, count=3)
     monkeypatch.setenv("RAGKEEPER_INGEST__OBJECTS_PER_TASK", "1")
-    openai_env.faults.latency_seconds = 2.0
     source = f"s3://{bucket}/docs/"
+    api = {"PREFECT_API_URL": prefect_server.url}
+    # The first run is held with the lease taken until the test releases it: the others meet a busy
+    # collection however slowly they start on a loaded machine.
+    release = tmp_path / "release-first"
     log = tmp_path / "first.log"
-    first = start_cli("ingest", source, log=log, env={"PREFECT_API_URL": prefect_server.url})
+    first = start_cli(
+        "ingest", source, log=log, env={**api, "RAGKEEPER_FAULT_PAUSE_AT": f"lease-held:{release}"}
+    )
+    waiting_log = tmp_path / "waiting.log"
+    waiting = None
     try:
         deadline = time.monotonic() + 120
-        while _active_slots(prefect_server.url, lease_name(weaviate_env)) < 1:
+        while not release.with_name(release.name + ".waiting").exists():
             assert first.poll() is None, log.read_text()
             assert time.monotonic() < deadline, "the first run never took the lease"
             time.sleep(0.2)
+        assert _active_slots(prefect_server.url, lease_name(weaviate_env)) == 1
 
-        skipped = run_cli("ingest", source, "--on-busy", "skip", env={"PREFECT_API_URL": prefect_server.url})
+        skipped = run_cli("ingest", source, "--on-busy", "skip", env=api)
         assert skipped.returncode == 0, skipped.stderr
         assert "skipped: another run is writing" in skipped.stdout
-        assert first.poll() is None  # it really was busy when the second run gave up
 
-        waited = run_cli("ingest", source, "--on-busy", "wait", env={"PREFECT_API_URL": prefect_server.url})
-        assert waited.returncode == 0, waited.stderr
+        waiting = start_cli("ingest", source, "--on-busy", "wait", log=waiting_log, env=api)
+        time.sleep(20)  # time to start and find the collection busy, even on a loaded machine
+        assert waiting.poll() is None, waiting_log.read_text()
+        release.touch()
         assert first.wait(120) == 0, log.read_text()
+        assert waiting.wait(120) == 0, waiting_log.read_text()
     finally:
-        if first.poll() is None:
-            first.kill()
-    assert "held ragkeeper-write-" in waited.stdout
+        for process in (first, waiting):
+            if process is not None and process.poll() is None:
+                process.kill()
+    assert "held ragkeeper-write-" in waiting_log.read_text()
 
     store = WeaviateStore(load_settings().weaviate)
     try:
