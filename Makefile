@@ -19,9 +19,9 @@ STAMP_ML := $(VENV_ML)/.installed
 DEMO_DATA ?= $(CURDIR)/.demo
 DEMO_QUERY ?= how do I rotate the API keys?
 BENCH_DOCS ?= 2000
-# Test processes for the non-ml suite (pytest-xdist). One by default: on two busy cores, three
-# processes halved the time but made two timing-sensitive e2e tests flaky. TEST_WORKERS=3 for speed.
-TEST_WORKERS ?= 1
+# Test processes for the non-ml suite (pytest-xdist, each with its own services): most of its time is
+# spent waiting on services, leases and subprocesses, so three overlap that even on two cores.
+TEST_WORKERS ?= 3
 PEER_VENV ?= .venv-peer
 PEER_STAMP := $(PEER_VENV)/.installed
 PEER_LOCK := benchmarks/peer/requirements.lock

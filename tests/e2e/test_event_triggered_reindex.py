@@ -114,7 +114,9 @@ def test_uploads_overwrites_and_deletes_reach_the_index_through_events_alone(
         logs = [tmp_path / "listen.log", tmp_path / "serve.log"]
         listener = start_cli("listen", "--port", str(listen_port), log=logs[0], env=env)
         started.callback(_stop, listener)
-        server = start_cli("serve", log=logs[1], env=env)
+        # The session's Prefect server is shared: another test may have left `prefect deploy`
+        # deployments of the same names there, which plain `serve` refuses (one way per server).
+        server = start_cli("serve", "--take-over", log=logs[1], env=env)
         started.callback(_stop, server)
         devservices.wait_http(f"http://127.0.0.1:{listen_port}/healthz", 60, listener)  # type: ignore[arg-type]
         _until(

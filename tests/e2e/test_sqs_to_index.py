@@ -51,7 +51,9 @@ def test_changes_sent_through_sqs_reach_the_index(
         port = devservices.free_port()
         listener = start_cli("listen", "--sqs", queue.url, "--port", str(port), log=logs[0], env=env)
         started.callback(_stop, listener)
-        server = start_cli("serve", log=logs[1], env=env)
+        # The session's Prefect server is shared: another test may have left `prefect deploy`
+        # deployments of the same names there, which plain `serve` refuses (one way per server).
+        server = start_cli("serve", "--take-over", log=logs[1], env=env)
         started.callback(_stop, server)
         devservices.wait_http(f"http://127.0.0.1:{port}/healthz", 60, listener)  # type: ignore[arg-type]
 
