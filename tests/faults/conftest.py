@@ -20,7 +20,7 @@ import devservices
 import pytest
 
 from tests.support import fault_runs
-from tests.support.corpus import put_all
+from tests.support.corpus import markdown, put_all, runbooks
 from tests.support.index import IndexSnapshot, assert_same_index, snapshot
 from tests.support.s3 import minio_client, minio_settings
 
@@ -242,3 +242,11 @@ def pytest_terminal_summary(terminalreporter) -> None:
     for values in _MEASURED:
         details = ", ".join(f"{k}={v}" for k, v in values.items() if k != "case")
         terminalreporter.write_line(f"{values['case']}: {details}")
+
+
+def index_then_change(case: Any, new: tuple[int, ...] = (6, 7)) -> None:
+    """Index six runbooks, then change the source: doc1 edited, the `new` documents added, doc5 removed."""
+    case.put(runbooks(6))
+    case.in_process().assert_completed()
+    case.put({"doc1.md": markdown(1, "-edited"), **{f"doc{n}.md": markdown(n) for n in new}})
+    case.delete("doc5.md")

@@ -9,23 +9,15 @@ import time
 
 import pytest
 
-from tests.faults.conftest import LEASE, freeze, thaw
-from tests.support.corpus import markdown, runbooks
+from tests.faults.conftest import LEASE, freeze, index_then_change, thaw
 from tests.support.fault_runs import paused_at, wait_until
 
 pytestmark = pytest.mark.faults
 
 
-def _changed_source(case) -> None:
-    case.put(runbooks(6))
-    case.in_process().assert_completed()
-    case.put({"doc1.md": markdown(1, "-edited"), "doc6.md": markdown(6), "doc7.md": markdown(7)})
-    case.delete("doc5.md")
-
-
 def test_prefect_frozen_for_5_seconds_mid_run(fault_case, own_prefect, tmp_path, measured):
     case = fault_case("prefect-frozen", prefect=own_prefect)
-    _changed_source(case)
+    index_then_change(case)
     release = tmp_path / "release"
     run = case.spawn(RAGKEEPER_FAULT_PAUSE_AT=f"after-upsert:{release}")
     wait_until(paused_at(release), "the first write batch", run=run)
@@ -45,7 +37,7 @@ def test_prefect_frozen_for_5_seconds_mid_run(fault_case, own_prefect, tmp_path,
 
 def test_prefect_down_longer_than_the_lease_loses_it(fault_case, own_prefect, tmp_path, measured):
     case = fault_case("prefect-down", prefect=own_prefect)
-    _changed_source(case)
+    index_then_change(case)
     release = tmp_path / "release"
     run = case.spawn(RAGKEEPER_FAULT_PAUSE_AT=f"after-upsert:{release}")
     wait_until(paused_at(release), "the first write batch", run=run)

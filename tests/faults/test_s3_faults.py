@@ -6,8 +6,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.faults.conftest import kill
-from tests.support.corpus import markdown, runbooks
+from tests.faults.conftest import index_then_change, kill
 from tests.support.index import assert_same_index
 from tests.support.s3_fault_proxy import S3FaultProxy
 
@@ -25,13 +24,6 @@ def _is_object_read(bucket: str):
     return lambda method, path: method == "GET" and path.startswith(f"/{bucket}/docs/") and "?" not in path
 
 
-def _changed_source(case) -> None:
-    case.put(runbooks(6))
-    case.in_process().assert_completed()
-    case.put({"doc1.md": markdown(1, "-edited"), "doc6.md": markdown(6)})
-    case.delete("doc5.md")
-
-
 def _proxy(case, **options) -> S3FaultProxy:
     return S3FaultProxy(case.minio.url, **options).start()
 
@@ -40,7 +32,7 @@ def test_minio_killed_mid_listing_fails_the_run_and_deletes_nothing(fault_case, 
     case = fault_case("minio-killed-listing", minio_service=own_minio, **SKIP_FILLERS)
     with ThreadPoolExecutor(16) as pool:
         list(pool.map(lambda n: case.put({f"filler/{n:04}.bin": b"x"}), range(FILLERS)))
-    _changed_source(case)
+    index_then_change(case, new=(6,))
     before = case.snapshot()
 
     def kill_on_second_page(method: str, path: str) -> None:
@@ -65,7 +57,7 @@ def test_minio_killed_mid_listing_fails_the_run_and_deletes_nothing(fault_case, 
 
 def test_minio_killed_mid_read_and_restarted(fault_case, own_minio, measured):
     case = fault_case("minio-killed-read", minio_service=own_minio)
-    _changed_source(case)
+    index_then_change(case, new=(6,))
     killed, restarted = threading.Lock(), threading.Event()
 
     def restart_later() -> None:
@@ -99,7 +91,7 @@ def test_minio_killed_mid_read_and_restarted(fault_case, own_minio, measured):
 
 def test_s3_slowdown_is_ridden_out_by_adaptive_retries(fault_case, measured):
     case = fault_case("s3-slowdown")
-    _changed_source(case)
+    index_then_change(case, new=(6,))
     answered: dict[str, int] = {}
     lock = threading.Lock()
 

@@ -4,24 +4,15 @@ import time
 
 import pytest
 
-from tests.faults.conftest import freeze, kill, thaw
-from tests.support.corpus import markdown, runbooks
+from tests.faults.conftest import freeze, index_then_change, kill, thaw
 from tests.support.fault_runs import paused_at, wait_until
 
 pytestmark = pytest.mark.faults
 
 
-def _changed_source(case) -> None:
-    """An indexed source, then edits: one document changed, two new, one removed."""
-    case.put(runbooks(6))
-    case.in_process().assert_completed()
-    case.put({"doc1.md": markdown(1, "-edited"), "doc6.md": markdown(6), "doc7.md": markdown(7)})
-    case.delete("doc5.md")
-
-
 def test_weaviate_killed_mid_write_and_restarted(fault_case, own_weaviate, tmp_path, measured):
     case = fault_case("weaviate-killed", weaviate=own_weaviate)
-    _changed_source(case)
+    index_then_change(case)
     release = tmp_path / "release"
     # Task retries wait 1+2+4+8+16 s: a Weaviate back within about 30 s must not fail the run.
     run = case.spawn(
@@ -53,7 +44,7 @@ def test_weaviate_killed_mid_write_and_restarted(fault_case, own_weaviate, tmp_p
 
 def test_weaviate_frozen_for_10_seconds(fault_case, own_weaviate, tmp_path, measured):
     case = fault_case("weaviate-frozen", weaviate=own_weaviate)
-    _changed_source(case)
+    index_then_change(case)
     release = tmp_path / "release"
     run = case.spawn(RAGKEEPER_FAULT_PAUSE_AT=f"after-upsert:{release}")
     wait_until(paused_at(release), "the first write batch", run=run)
