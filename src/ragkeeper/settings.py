@@ -28,7 +28,7 @@ from ragkeeper.settings_section import Section, cache_home, data_home
 
 CONFIG_FILE_ENV = "RAGKEEPER_CONFIG"
 DEFAULT_CONFIG_FILE = "ragkeeper.toml"
-EMBEDDED_WEAVIATE_VERSION = "1.35.2"
+EMBEDDED_WEAVIATE_VERSION = "1.36.23"  # infra/versions.env pins the same
 
 
 class SourceSettings(Section):

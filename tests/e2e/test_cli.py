@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from ragkeeper.settings import EMBEDDED_WEAVIATE_VERSION
 from tests.conftest import CORPUS
 from tests.support.cli import run_cli
 
@@ -77,7 +78,7 @@ def test_doctor_reports_running_services_with_versions(s3_env, bucket, weaviate_
     result = run_cli("doctor", env={"RAGKEEPER_SOURCE__URI": f"s3://{bucket}/"})
     assert result.returncode == 0, result.stdout
     assert f"bucket {bucket}" in result.stdout
-    assert "local 1.35.2" in result.stdout
+    assert f"local {EMBEDDED_WEAVIATE_VERSION}" in result.stdout  # the pinned server (infra/versions.env)
 
 
 def test_ingest_then_query_on_weaviate_embedded(tmp_path):

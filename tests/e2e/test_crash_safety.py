@@ -44,9 +44,16 @@ def test_killed_run_is_repaired_by_the_next_run(
     cli_env = {"PREFECT_API_URL": prefect_server.url, "RAGKEEPER_SYNC__LEASE_SECONDS": "60"}
 
     old_doc1 = {k for k in chunk_identities(weaviate_client, weaviate_env) if k[0].endswith("/doc1.md")}
-    crashed = run_cli("ingest", source, env={**cli_env, "RAGKEEPER_FAULT_KILL_AT": kill_at})
+    # One document in flight at a time, in plan order (new objects first), so that the second write
+    # batch is doc1's however busy the machine is.
+    one_at_a_time = {
+        "RAGKEEPER_INGEST__PARSE_CONCURRENCY": "1",
+        "RAGKEEPER_INGEST__PARSE_WORKERS": "1",
+        "RAGKEEPER_INGEST__WRITE_CONCURRENCY": "1",
+    }
+    crashed = run_cli("ingest", source, env={**cli_env, **one_at_a_time, "RAGKEEPER_FAULT_KILL_AT": kill_at})
     assert crashed.returncode == -9, crashed.stderr[-2000:]
-    if kill_at == "after-upsert:2":  # the second write batch is doc1 (new objects come first)
+    if kill_at == "after-upsert:2":  # the second write batch: doc1
         # New chunks land before stale ones go: mid-update, the document is never missing.
         mid = {k for k in chunk_identities(weaviate_client, weaviate_env) if k[0].endswith("/doc1.md")}
         assert old_doc1 < mid

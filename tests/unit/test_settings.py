@@ -3,7 +3,9 @@ from pathlib import Path
 import pytest
 
 from ragkeeper.errors import ConfigError
-from ragkeeper.settings import load_settings
+from ragkeeper.settings import EMBEDDED_WEAVIATE_VERSION, load_settings
+
+VERSIONS = Path(__file__).resolve().parents[2] / "infra" / "versions.env"
 
 
 def test_defaults_run_offline_on_embedded_weaviate():
@@ -11,6 +13,15 @@ def test_defaults_run_offline_on_embedded_weaviate():
     assert settings.weaviate.mode == "embedded"
     assert settings.embed.backend == "hashing"
     assert settings.source.uri == "examples/corpus"
+
+
+def test_embedded_mode_runs_the_weaviate_that_make_services_builds():
+    # `make demo` links the build of infra/versions.env where weaviate-client looks for this version;
+    # a mismatch would send the demo to a download, which fails offline.
+    pinned = dict(
+        line.split("=", 1) for line in VERSIONS.read_text().splitlines() if "=" in line and line[0] != "#"
+    )
+    assert pinned["WEAVIATE_VERSION"] == "v" + EMBEDDED_WEAVIATE_VERSION
 
 
 def test_environment_sets_nested_values(monkeypatch: pytest.MonkeyPatch):
