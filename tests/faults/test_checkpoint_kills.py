@@ -25,6 +25,9 @@ pytestmark = pytest.mark.faults
 SRC = Path(__file__).resolve().parents[2] / "src" / "ragkeeper"
 SHARDED = {"RAGKEEPER_INGEST__SHARDS": "2", "RAGKEEPER_INGEST__SHARD_MIN_OBJECTS": "2"}
 NEW_MODEL = {"RAGKEEPER_EMBED__DIMENSIONS": "256"}
+# One document in flight at a time, in plan order (new objects first): which batch comes second is then
+# known however busy the machine is.
+ONE_AT_A_TIME = {"RAGKEEPER_INGEST__PARSE_CONCURRENCY": "1", "RAGKEEPER_INGEST__WRITE_CONCURRENCY": "1"}
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,7 @@ class Kill:
 
     point: str
     scenario: str  # sync | sharded | model-change | pending | reconcile
+    ordered: bool = False  # documents one at a time (ONE_AT_A_TIME), for kills inside a given document
 
     @property
     def command(self) -> str:
@@ -40,7 +44,8 @@ class Kill:
 
     @property
     def settings(self) -> dict[str, str]:
-        return {"sharded": SHARDED, "model-change": NEW_MODEL, "pending": NEW_MODEL}.get(self.scenario, {})
+        by_scenario = {"sharded": SHARDED, "model-change": NEW_MODEL, "pending": NEW_MODEL}
+        return {**by_scenario.get(self.scenario, {}), **(ONE_AT_A_TIME if self.ordered else {})}
 
     @property
     def reference(self) -> str:
@@ -51,7 +56,7 @@ class Kill:
 KILLS = [
     Kill("lease-held", "sync"),
     Kill("after-pending-state:2", "sync"),
-    Kill("after-upsert:2", "sync"),  # the second write batch: doc1, mid-update
+    Kill("after-upsert:2", "sync", ordered=True),  # the second write batch: doc1, mid-update
     Kill("after-stale-delete:2", "sync"),
     Kill("after-state:1", "sync"),
     Kill("after-quarantine-records", "sync"),
@@ -116,6 +121,8 @@ class Killed:
     """What happened to one kill: the killed run, the repairing run, the collection afterwards."""
 
     case: FaultCase
+    before: IndexSnapshot | None = None  # ordered kills: the index before the killed run, and at its death
+    at_kill: IndexSnapshot | None = None
     killed: RunOutcome | None = None
     repaired: RunOutcome | None = None
     problems: list[str] = field(default_factory=list)
@@ -130,6 +137,8 @@ def killed(weaviate_server, minio, prefect_server, tmp_path_factory) -> dict[Kil
         case = FaultCase(name, weaviate_server, minio, prefect_server, tmp_path_factory.mktemp(name))
         results[kill] = Killed(case)
         _prepare(case, kill)
+        if kill.ordered:
+            results[kill].before = case.snapshot()
 
     def kill_run(kill: Kill) -> None:
         result = results[kill]
@@ -139,6 +148,8 @@ def killed(weaviate_server, minio, prefect_server, tmp_path_factory) -> dict[Kil
             RAGKEEPER_FAULT_KILL_AT=kill.point,
             **kill.settings,
         ).wait()
+        if kill.ordered:
+            result.at_kill = result.case.snapshot()
 
     with ThreadPoolExecutor(max_workers=5) as pool:
         list(pool.map(kill_run, KILLS))
@@ -166,6 +177,11 @@ def test_killed_at_a_crash_point_then_repaired(kill, killed, references, measure
     assert result.killed.code == -9, f"the run was not killed at {kill.point}: {result.killed.stderr[-2000:]}"
     assert result.repaired is not None
     result.repaired.assert_completed()
+    if result.before is not None and result.at_kill is not None:
+        # Killed between doc1's new chunks landing and its stale ones going: readers still find doc1
+        # whole (old chunks and new), never missing.
+        old, mid = (_chunks_of(s, "doc1.md") for s in (result.before, result.at_kill))
+        assert old < mid, (old, mid)
     reference = references[kill.reference]
     reference_root = next(iter(reference.states)).rsplit("/docs/", 1)[0] + "/docs/"
     actual = result.case.snapshot()
@@ -179,6 +195,10 @@ def test_killed_at_a_crash_point_then_repaired(kill, killed, references, measure
         killed_after_seconds=round(result.killed.seconds, 1),
         repair_seconds=round(result.repaired.seconds, 1),
     )
+
+
+def _chunks_of(index: IndexSnapshot, name: str) -> set[tuple[str, str, int]]:
+    return {identity for identity in index.identities() if identity[0].endswith("/" + name)}
 
 
 def test_every_crash_point_in_the_source_is_killed_somewhere():
