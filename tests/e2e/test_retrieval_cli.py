@@ -26,7 +26,7 @@ def test_query_json_and_eval_from_the_command_line(weaviate_env, prefect_server)
     answered = run_cli("query", "how do I rotate the API keys?", "--json", "--limit", "3", env=env)
     assert answered.returncode == 0, answered.stderr
     document = json.loads(answered.stdout)
-    assert document["version"] == 1 and document["mode"] == "hybrid" and document["alpha"] == 0.5
+    assert document["version"] == 1 and document["mode"] == "hybrid" and document["alpha"] == 0.4
     assert document["collection"] == weaviate_env and document["generation"].startswith(weaviate_env + "_")
     assert [hit["rank"] for hit in document["hits"]] == [1, 2, 3]
     assert all(set(hit) == HIT_KEYS for hit in document["hits"])

@@ -20,13 +20,13 @@ def test_the_request_takes_the_settings_defaults_and_the_callers_values():
     defaults = build_request("q", SearchSettings())
     assert (defaults.mode, defaults.alpha, defaults.fusion, defaults.limit) == (
         "hybrid",
-        0.5,
-        "relative_score",
+        0.4,
+        "ranked",
         5,
     )
     assert defaults.query_properties == ("text", "title^2", "section")
-    chosen = build_request("q", SearchSettings(), mode="bm25", alpha=0.0, fusion="ranked", limit=9)
-    assert (chosen.mode, chosen.alpha, chosen.fusion, chosen.limit) == ("bm25", 0.0, "ranked", 9)
+    chosen = build_request("q", SearchSettings(), mode="bm25", alpha=0.0, fusion="relative_score", limit=9)
+    assert (chosen.mode, chosen.alpha, chosen.fusion, chosen.limit) == ("bm25", 0.0, "relative_score", 9)
     assert not chosen.needs_vector and defaults.needs_vector
 
 

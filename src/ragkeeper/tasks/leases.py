@@ -5,7 +5,10 @@ Used for the write lease of a collection (`tasks/write_lease.py`) and the retrai
 and repaired (one slot, active) when someone disabled it or raised its limit, which would admit two
 holders. A held lease is renewed every `renew_seconds` by a thread; when it can no longer be renewed
 (the Prefect server forgot it, or could not be reached until it expired) it is lost, and
-`Lease.check()` raises LeaseLost. Exclusion needs a shared Prefect server (`PREFECT_API_URL`).
+`Lease.check()` raises LeaseLost. A lease counts as held only until `lease_seconds` after the last
+renewal request the server surely answered in time: Prefect's client retries a failed connection for
+about a minute, and the server renews a lease it has already let expire, so a late success proves
+nothing. Exclusion needs a shared Prefect server (`PREFECT_API_URL`).
 """
 
 from __future__ import annotations
@@ -36,8 +39,17 @@ class Lease:
     acquired: bool = False
     waited_seconds: float = 0.0
     lease_id: UUID | None = None
+    lease_seconds: float = 0.0
     lost_reason: str = ""
-    _last_renewed: float = field(default=0.0, repr=False)
+    _renewed_at: float = field(default=0.0, repr=False)  # when the last renewal in time was sent
+
+    def renewed(self, sent_at: float) -> None:
+        """A renewal (or the acquire) sent at `sent_at` succeeded in time: held until then + lease_seconds."""
+        self._renewed_at = sent_at
+
+    def expired(self, now: float) -> bool:
+        """Whether the server may have let the lease expire by `now` (monotonic seconds)."""
+        return now - self._renewed_at >= self.lease_seconds
 
     def describe(self) -> str:
         """One line for the run log and summary."""
@@ -47,6 +59,8 @@ class Lease:
 
     def check(self) -> None:
         """Raise LeaseLost when the lease is no longer held (another run may hold the limit now)."""
+        if not self.lost_reason and self.acquired and self.expired(time.monotonic()):
+            self.lost_reason = f"not renewed for {self.lease_seconds:g} s"
         if self.lost_reason:
             raise LeaseLost(
                 f"the write lease {self.name} was lost ({self.lost_reason}); stopped before writing more"
@@ -60,7 +74,7 @@ def exclusive(
     """Hold the limit `name` for the block, waiting at most `wait_seconds`; `acquired` is False if not."""
     from prefect.client.orchestration import get_client
 
-    lease = Lease(name)
+    lease = Lease(name, lease_seconds=lease_seconds)
     with get_client(sync_client=True) as client:
         _ensure_exclusive(client, name)
         _acquire(client, lease, lease_seconds, wait_seconds)
@@ -113,6 +127,7 @@ def _acquire(client: Any, lease: Lease, lease_seconds: float, timeout: float) ->
     """Take the slot, waiting while another run holds it, for at most `timeout` seconds."""
     started = time.monotonic()
     while True:
+        sent = time.monotonic()
         try:
             response = client.increment_concurrency_slots_with_lease(
                 names=[lease.name], slots=1, mode="concurrency", lease_duration=lease_seconds
@@ -137,7 +152,7 @@ def _acquire(client: Any, lease: Lease, lease_seconds: float, timeout: float) ->
         lease.lease_id = UUID(response.json()["lease_id"])
         lease.acquired = True
         lease.waited_seconds = time.monotonic() - started
-        lease._last_renewed = time.monotonic()
+        lease.renewed(sent)
         return
 
 
@@ -148,17 +163,20 @@ def _renew(lease: Lease, lease_seconds: float, every: float, stop: threading.Eve
     assert lease.lease_id is not None, "only a held lease is renewed"
     with get_client(sync_client=True) as client:
         while not stop.wait(every):
+            sent = time.monotonic()
             try:
                 client.renew_concurrency_lease(lease_id=lease.lease_id, lease_duration=lease_seconds)
-                lease._last_renewed = time.monotonic()
             except httpx.HTTPStatusError as error:
                 if error.response.status_code in (httpx.codes.NOT_FOUND, httpx.codes.GONE):
                     lease.lost_reason = "the Prefect server no longer knows it"
                     return
             except httpx.HTTPError:
                 pass  # the server may be restarting: keep trying until the lease would have expired
-            if time.monotonic() - lease._last_renewed > lease_seconds:
-                lease.lost_reason = f"not renewed for {lease_seconds:g} s"
+            else:
+                if not lease.expired(time.monotonic()):
+                    lease.renewed(sent)
+            if lease.expired(time.monotonic()):
+                lease.lost_reason = lease.lost_reason or f"not renewed for {lease_seconds:g} s"
                 return
 
 

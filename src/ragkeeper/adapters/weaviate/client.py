@@ -34,7 +34,7 @@ EMBEDDED_ENVIRONMENT = {
 def embedded_port_environment(settings: WeaviateSettings, free_pair: Callable[[], int]) -> dict[str, str]:
     """Every port embedded Weaviate opens besides REST and gRPC, from the settings (free ones when unset).
 
-    weaviate-client sets `PROFILING_PORT`, but Weaviate (1.35 and later) reads `GO_PROFILING_PORT` and otherwise
+    weaviate-client sets `PROFILING_PORT`, but Weaviate (1.35+) reads `GO_PROFILING_PORT` and otherwise
     binds :6060 on every interface; unless a port is configured the profiler is switched off. The
     data port is the gossip port + 1 and the Raft RPC port the Raft port + 1 (Weaviate's conventions
     with `CLUSTER_IN_LOCALHOST`), so each is taken as a pair.
@@ -51,6 +51,8 @@ def embedded_port_environment(settings: WeaviateSettings, free_pair: Callable[[]
     }
     if settings.embedded_profiling_port:
         environment["GO_PROFILING_PORT"] = str(settings.embedded_profiling_port)
+        # Since 1.36 the debug listener answers 404 unless its endpoints are switched on as well.
+        environment["DEBUG_ENDPOINTS_ENABLED"] = "true"
     else:
         environment["GO_PROFILING_DISABLE"] = "true"
     return environment

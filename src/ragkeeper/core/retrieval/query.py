@@ -15,7 +15,14 @@ from typing import Any
 
 from ragkeeper.errors import ConfigError
 from ragkeeper.models import SearchHit
-from ragkeeper.retrieval_settings import SEARCH_MODES, FusionType, SearchMode, SearchSettings
+from ragkeeper.retrieval_settings import (
+    DEFAULT_ALPHA,
+    DEFAULT_FUSION,
+    SEARCH_MODES,
+    FusionType,
+    SearchMode,
+    SearchSettings,
+)
 
 # Version of the JSON `query --json` prints and `eval --json` embeds; bumped only by a breaking change.
 HITS_JSON_VERSION = 1
@@ -59,8 +66,8 @@ class SearchRequest:
 
     text: str
     mode: SearchMode = "hybrid"
-    alpha: float = 0.5
-    fusion: FusionType = "relative_score"
+    alpha: float = DEFAULT_ALPHA
+    fusion: FusionType = DEFAULT_FUSION
     limit: int = 5
     query_properties: tuple[str, ...] = ("text", "title^2", "section")
     filters: SearchFilters = field(default_factory=SearchFilters)
