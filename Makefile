@@ -74,10 +74,12 @@ demo: install ## Ingest examples/corpus into Weaviate Embedded, run a sample que
 
 test: install install-ml services ## Run the whole suite: unit, integration, e2e, faults in .venv; the `ml` tests in .venv-ml beside them
 	@# The ml tests (CPU-bound training and embedding) run beside the rest, which mostly waits on services
-	@# and leases; their output follows the main suite's. Either failing fails the target.
+	@# and leases; their output follows the main suite's. Either failing fails the target; an interrupted
+	@# run stops them too.
 	@mkdir -p .test-logs
 	@echo "ml tests: running beside the others, output in .test-logs/ml.log"
 	@$(BIN_ML)/pytest -m ml >.test-logs/ml.log 2>&1 & ml=$$!; \
+	  trap 'kill $$ml 2>/dev/null || true' EXIT; trap 'exit 130' INT TERM; \
 	  rest=0; $(BIN)/pytest -m "not ml" -n $(TEST_WORKERS) --dist loadfile || rest=$$?; \
 	  ml_status=0; wait $$ml || ml_status=$$?; \
 	  echo "---- ml tests (.venv-ml) ----"; cat .test-logs/ml.log; \

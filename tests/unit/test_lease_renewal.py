@@ -31,16 +31,21 @@ class _Server:
             time.sleep(self.first_delay)
 
 
-def _renewing(monkeypatch: pytest.MonkeyPatch, server: _Server) -> tuple[leases.Lease, threading.Event]:
+def _renewing(
+    monkeypatch: pytest.MonkeyPatch,
+    server: _Server,
+    lease_seconds: float = LEASE_SECONDS,
+    every: float = 0.05,
+) -> tuple[leases.Lease, threading.Event]:
     @contextmanager
     def get_client(sync_client: bool):
         yield server
 
     monkeypatch.setattr("prefect.client.orchestration.get_client", get_client)
-    lease = leases.Lease("ragkeeper-write-x", acquired=True, lease_id=uuid4(), lease_seconds=LEASE_SECONDS)
+    lease = leases.Lease("ragkeeper-write-x", acquired=True, lease_id=uuid4(), lease_seconds=lease_seconds)
     lease.renewed(time.monotonic())
     stop = threading.Event()
-    threading.Thread(target=leases._renew, args=(lease, LEASE_SECONDS, 0.05, stop), daemon=True).start()
+    threading.Thread(target=leases._renew, args=(lease, lease_seconds, every, stop), daemon=True).start()
     return lease, stop
 
 
@@ -51,6 +56,17 @@ def test_a_renewal_that_succeeds_after_the_lease_expired_loses_it(monkeypatch):
         assert "not renewed" in lease.lost_reason
         with pytest.raises(LeaseLost, match="was lost"):
             lease.check()
+    finally:
+        stop.set()
+
+
+def test_a_renewal_sent_in_time_but_answered_after_the_expiry_does_not_renew(monkeypatch):
+    # Sent at 0.5 s, answered at 0.8 s, lease 0.7 s: the server may have let the lease expire before
+    # it saw the renewal. (The next renewals are answered at once: only this one decides.)
+    lease, stop = _renewing(monkeypatch, _Server(first_delay=0.3), lease_seconds=0.7, every=0.5)
+    try:
+        time.sleep(1.6)
+        assert "not renewed" in lease.lost_reason
     finally:
         stop.set()
 
@@ -67,9 +83,10 @@ def test_a_lease_past_its_expiry_is_lost_while_its_renewal_still_hangs(monkeypat
 
 
 def test_renewals_in_time_keep_the_lease(monkeypatch):
-    lease, stop = _renewing(monkeypatch, _Server(first_delay=0.0))
+    # A lease of 3 s renewed every 0.05 s: only a stall of seconds could lose it.
+    lease, stop = _renewing(monkeypatch, _Server(first_delay=0.0), lease_seconds=3.0)
     try:
-        time.sleep(LEASE_SECONDS * 3)
+        time.sleep(1.0)
         lease.check()
         assert lease.lost_reason == ""
     finally:

@@ -183,8 +183,10 @@ def _renew(lease: Lease, lease_seconds: float, every: float, stop: threading.Eve
 def _release(lease: Lease) -> None:
     from prefect.client.orchestration import get_client
 
-    if lease.lease_id is None or lease.lost_reason:
+    if lease.lease_id is None:
         return
-    # Best effort: a lease not released expires by itself after sync.lease_seconds.
+    # Best effort, and also for a lease counted as lost: the server may still hold it (a renewal got
+    # through late), and releasing it by its own id never touches a slot another run took since.
+    # A lease not released expires by itself after sync.lease_seconds.
     with contextlib.suppress(Exception), get_client(sync_client=True) as client:
         client.release_concurrency_slots_with_lease(lease_id=lease.lease_id)
