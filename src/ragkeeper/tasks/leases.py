@@ -57,11 +57,15 @@ class Lease:
             return f"skipped: another run is writing ({self.name} is held)"
         return f"held {self.name} after waiting {self.waited_seconds:.1f}s"
 
-    def check(self) -> None:
-        """Raise LeaseLost when the lease is no longer held (another run may hold the limit now)."""
+    def lapse_if_expired(self) -> bool:
+        """Mark a held lease lost once it may have expired; whether it is lost."""
         if not self.lost_reason and self.acquired and self.expired(time.monotonic()):
             self.lost_reason = f"not renewed for {self.lease_seconds:g} s"
-        if self.lost_reason:
+        return bool(self.lost_reason)
+
+    def check(self) -> None:
+        """Raise LeaseLost when the lease is no longer held (another run may hold the limit now)."""
+        if self.lapse_if_expired():
             raise LeaseLost(
                 f"the write lease {self.name} was lost ({self.lost_reason}); stopped before writing more"
             )
@@ -175,8 +179,7 @@ def _renew(lease: Lease, lease_seconds: float, every: float, stop: threading.Eve
             else:
                 if not lease.expired(time.monotonic()):
                     lease.renewed(sent)
-            if lease.expired(time.monotonic()):
-                lease.lost_reason = lease.lost_reason or f"not renewed for {lease_seconds:g} s"
+            if lease.lapse_if_expired():
                 return
 
 
