@@ -60,11 +60,12 @@ def measure(label: str, command: list[str], env: dict[str, str], log: Path, cwd:
         cpu_before = _children_cpu_seconds()
         started = time.perf_counter()
         process = subprocess.Popen(command, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
-        with PeakPss(process.pid) as sampler:
+        with PeakPss(process.pid, interval=0.5) as sampler:
             code = process.wait()
         seconds = time.perf_counter() - started
         cpu = _children_cpu_seconds() - cpu_before
     run = Run(label, round(seconds, 2), round(cpu, 1), round(sampler.peak_mib, 1), sampler.peak_processes)
+    run.peak_pss_by_process = {name: round(kib / 1024, 1) for name, kib in sampler.peak_by_process.items()}
     run.exit_code, run.log = code, str(log)
     print(f"   {seconds:.1f} s, {cpu:.0f} s CPU, peak PSS {sampler.peak_mib:.0f} MiB, exit {code}")
     return run

@@ -14,6 +14,7 @@ class Run:
     cpu_seconds: float  # user + system of the whole process tree: less affected by a busy machine
     peak_pss_mib: float
     peak_processes: int
+    peak_pss_by_process: dict[str, float] = field(default_factory=dict)  # MiB at the peak, per process
     exit_code: int = 0
     log: str = ""
     chunks_reported: int | None = None

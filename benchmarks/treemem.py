@@ -47,6 +47,15 @@ def pss_kib(pid: int) -> int:
     return 0
 
 
+def _command(pid: int) -> str:
+    """The start of a process's command line (its name if that is empty)."""
+    try:
+        words = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        return " ".join(w.decode(errors="replace") for w in words if w)[:80]
+    except OSError:
+        return "?"
+
+
 class PeakPss:
     """Samples a process tree every `interval` seconds in a thread; `peak_mib` is the highest sum seen."""
 
@@ -54,6 +63,7 @@ class PeakPss:
         self.root, self.interval = root, interval
         self.peak_kib = 0
         self.peak_processes = 0
+        self.peak_by_process: dict[str, int] = {}  # "pid command" -> KiB, at the peak
         self.samples = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="pss-sampler", daemon=True)
@@ -69,10 +79,12 @@ class PeakPss:
     def _run(self) -> None:
         while not self._stop.is_set():
             pids = tree(self.root)
-            total = sum(pss_kib(pid) for pid in pids)
+            by_pid = {pid: pss_kib(pid) for pid in pids}
+            total = sum(by_pid.values())
             self.samples += 1
             if total > self.peak_kib:
                 self.peak_kib, self.peak_processes = total, len(pids)
+                self.peak_by_process = {f"{pid} {_command(pid)}": kib for pid, kib in by_pid.items()}
             self._stop.wait(self.interval)
 
     @property

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from array import array
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -87,6 +89,14 @@ class Chunk:
     page_number: int | None = None
 
 
+def float32_vector(values: Iterable[float]) -> array[float]:
+    """A vector kept as float32, as Weaviate stores it: 4 bytes a value instead of a Python float's 32.
+
+    A write batch of a large document holds thousands of vectors until they are written.
+    """
+    return array("f", values)
+
+
 @dataclass(frozen=True, slots=True)
 class EmbeddedChunk:
     """A chunk with its vector, the id of the model that computed it, and the hash of the text embedded.
@@ -96,7 +106,7 @@ class EmbeddedChunk:
     """
 
     chunk: Chunk
-    vector: tuple[float, ...]
+    vector: Sequence[float]  # a float32 array when freshly embedded (see `float32_vector`)
     model_id: str
     embedded_hash: str = ""
 

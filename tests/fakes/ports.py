@@ -143,7 +143,7 @@ class MemoryStore:
                 continue
             self.objects[chunk.chunk.id] = (
                 chunk_properties(chunk.chunk, chunk.model_id, chunk.embedded_hash),
-                chunk.vector,
+                tuple(chunk.vector),  # a copy, as Weaviate keeps its own
             )
         return len(chunks)
 

@@ -170,6 +170,6 @@ def test_the_stream_holds_a_bounded_number_of_documents_whatever_the_corpus(inde
     settings = load_settings()
     ingest_settings = settings.ingest
     bound = (
-        ingest_settings.parse_concurrency + ingest_settings.write_concurrency + 1
-    ) * ingest_settings.objects_per_task + settings.quality.documents_per_validation
+        ingest_settings.parse_concurrency + ingest_settings.write_concurrency
+    ) * ingest_settings.objects_per_task + 2 * settings.quality.documents_per_validation
     assert max(held) <= bound, (max(held), bound)

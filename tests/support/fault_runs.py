@@ -145,7 +145,21 @@ def run_in_process(*args: str, env: Mapping[str, str], prefect_api: str) -> RunO
             code = 0
         except SystemExit as exit_:
             code = exit_.code if isinstance(exit_.code, int) else 1
+        finally:
+            _forget_events_client()
     return RunOutcome(code, out.getvalue(), err.getvalue(), time.monotonic() - started)
+
+
+def _forget_events_client() -> None:
+    """Send the run's Prefect events, then drop the process's events client.
+
+    Prefect keeps one events client per process, bound to the API it was started for; started by a
+    run against this case's server (stopped after the case), it would send every later event of the
+    test process there, and lose it.
+    """
+    from prefect.events.worker import EventsWorker
+
+    EventsWorker.drain_all(timeout=10, at_exit=False)
 
 
 def _without_settings(environ: Mapping[str, str]) -> dict[str, str]:

@@ -66,6 +66,32 @@ def serve(connection: Connection, memory_limit_bytes: int) -> None:
             reply = ("error", f"{obj.uri}: cannot parse ({type(error).__name__}: {first_line(error, 200)})")
         del data
         connection.send(reply)
+        del reply
+        _return_freed_memory()
+
+
+def _return_freed_memory() -> None:
+    """Give the heap that parsing a document freed back to the system (glibc keeps it otherwise).
+
+    A worker that once parsed a large document would else stay that large for the rest of its life,
+    and the run's memory would be the sum of the workers' largest documents.
+    """
+    if _malloc_trim is not None:
+        _malloc_trim(0)
+
+
+def _find_malloc_trim() -> Any:
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    except OSError:
+        return None
+    return getattr(libc, "malloc_trim", None)  # glibc only (not musl, not macOS): else nothing to trim
+
+
+_malloc_trim = _find_malloc_trim()
 
 
 def _resident_bytes() -> int:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import PurePosixPath
 from typing import Any
 
+from ragkeeper.adapters.batched_nlp import partition_twice
 from ragkeeper.core.sync.ids import chunk_uuid, content_hash, occurrences
 from ragkeeper.errors import UnsupportedDocument, first_line
 from ragkeeper.models import Chunk, ParsedDocument, SourceObject
@@ -68,13 +69,20 @@ class UnstructuredParser:
     def _partition(self, obj: SourceObject, data: bytes) -> list[Any]:
         from unstructured.partition.auto import partition
 
-        try:
+        name = PurePosixPath(obj.key).name
+
+        def partition_once() -> list[Any]:
             return partition(
                 file=io.BytesIO(data),
-                metadata_filename=PurePosixPath(obj.key).name,
+                metadata_filename=name,
                 strategy=self._settings.strategy,
                 languages=self._settings.languages,
             )
+
+        try:
+            if _heuristics_dominate(data, name):
+                return partition_twice(partition_once)
+            return partition_once()
         except Exception as error:
             raise UnsupportedDocument(f"{obj.uri}: cannot parse ({first_line(error, 200)})") from error
 
@@ -132,6 +140,22 @@ class UnstructuredParser:
                 )
             )
         return chunks
+
+
+def _heuristics_dominate(data: bytes, name: str) -> bool:
+    """Whether unstructured's spaCy heuristics are most of this document's parse time (HTML, text).
+
+    Those documents are parsed twice with the heuristics batched (`batched_nlp`); for the others
+    (PDF, Office files) reading the format costs more than a second pass saves.
+    """
+    from unstructured.file_utils.filetype import detect_filetype
+    from unstructured.file_utils.model import FileType
+
+    try:
+        file_type = detect_filetype(file=io.BytesIO(data), metadata_file_path=name)
+    except Exception:  # partition() detects again and reports the problem
+        return False
+    return file_type in (FileType.HTML, FileType.TXT, FileType.MD)
 
 
 def _document_title(elements: Sequence[Any], key: str) -> str:

@@ -1,10 +1,14 @@
 """Parse -> gate -> embed -> write as one stream: the stages overlap and memory stays bounded.
 
-Parse tasks (reading and parsing a batch of objects in the parse pool) are submitted to the task
-runner, at most `ingest.parse_concurrency` at a time, and taken back in order. Parsed documents are
-gated in groups of `quality.documents_per_validation`; the accepted ones go out as write tasks (embed
-and write), at most `ingest.write_concurrency` at a time, while the next batches are still parsing.
-So at any moment the run holds a bounded number of documents, whatever the size of the corpus.
+Parse tasks (reading and parsing a batch of objects in the parse pool) and write tasks (embed and
+write a batch of accepted documents) are submitted to the task runner; the gate (Great Expectations
+over a group of `quality.documents_per_validation` parsed documents) runs in a thread of the run's
+own process, where the quality settings and Data Docs live. The stream takes each one back as soon
+as it finishes, whichever it is, so a slow batch, a validation or a write never stops parsing: at
+most `ingest.parse_concurrency` parse tasks, one validation and `ingest.write_concurrency` write
+tasks are in flight. Parsing pauses while two groups' worth of documents wait to be gated or
+written, so at any moment the run holds a bounded number of documents, whatever the size of the
+corpus.
 
 The failure-share guard (`core.sync.guard`) watches every parse and gate outcome; once it trips,
 nothing more is submitted, the writes already in flight finish (they hold gated, good data), and
@@ -14,8 +18,11 @@ first pass of a dry run or of a run with a cost limit.
 
 from __future__ import annotations
 
+import contextvars
+import queue
 from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +34,6 @@ from ragkeeper.core.batching import batched
 from ragkeeper.core.quality.report import merge_quality_reports
 from ragkeeper.core.quality.verdicts import judge
 from ragkeeper.core.sync.guard import FailureGuard
-from ragkeeper.core.timing import timed
 from ragkeeper.models import (
     EmbeddingEstimate,
     ExcludedChunk,
@@ -38,7 +44,7 @@ from ragkeeper.models import (
     WriteResult,
 )
 from ragkeeper.settings import Settings
-from ragkeeper.tasks.parse_tasks import ParsedBatch, parse_batch, validate_batch
+from ragkeeper.tasks.parse_tasks import ParsedBatch, ValidatedGroup, parse_batch, validate_batch
 from ragkeeper.tasks.write_tasks import estimate_batch, write_batch
 
 
@@ -94,30 +100,97 @@ class _Stream:
         self._config_hash = config_hash
         self._result = StreamResult()
         self._to_gate: list[ParsedDocument] = []
-        self._parsing: deque[PrefectFuture[ParsedBatch]] = deque()
-        self._writing: deque[PrefectFuture[Any]] = deque()
+        self._to_write: deque[Sequence[ParsedDocument]] = deque()
+        self._parsing: list[PrefectFuture[ParsedBatch]] = []
+        self._gating: list[Future[ValidatedGroup]] = []
+        self._gating_documents = 0
+        self._writing: list[PrefectFuture[Any]] = []
+        self._finished: queue.Queue[Any] = queue.Queue()  # futures, in the order they finish
+        self._gate_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="quality-gate")
 
     def run(self, objects: Sequence[SourceObject]) -> StreamResult:
-        ingest = self._settings.ingest
         progress.start("parse", len(objects))
-        for batch in batched(objects, ingest.objects_per_task):
-            if self._guard.stopping:
-                break
-            self._parsing.append(
-                self._runner.submit(parse_batch, {"settings": self._settings, "batch": batch})
-            )
-            while len(self._parsing) >= ingest.parse_concurrency:
-                self._take_parsed()
-        while self._parsing:
-            self._take_parsed()
-        self._gate()
-        while self._writing:
-            self._take_written()
+        batches = deque(batched(objects, self._settings.ingest.objects_per_task))
+        with self._gate_thread:
+            while True:
+                self._submit_writes()
+                self._submit_gate(final=not batches and not self._parsing)
+                self._submit_parses(batches)
+                if not (self._parsing or self._gating or self._writing):
+                    break
+                self._take(self._finished.get())
         self._result.stopped = self._guard.tripped
         return self._result
 
-    def _take_parsed(self) -> None:
-        parsed = self._parsing.popleft().result()
+    def _track(self, future: Any) -> Any:
+        """Have the future reported to the stream when it finishes; return it."""
+        future.add_done_callback(self._finished.put)
+        return future
+
+    def _submit_parses(self, batches: deque[Sequence[SourceObject]]) -> None:
+        ingest = self._settings.ingest
+        while batches and len(self._parsing) < ingest.parse_concurrency and not self._backed_up():
+            if self._guard.stopping:
+                batches.clear()
+                return
+            batch = batches.popleft()
+            self._parsing.append(
+                self._track(self._runner.submit(parse_batch, {"settings": self._settings, "batch": batch}))
+            )
+
+    def _backed_up(self) -> bool:
+        """Whether two groups' worth of parsed documents wait for the gate or for a write.
+
+        One group is gated while the next one fills, so parsing goes on during a validation.
+        """
+        waiting = len(self._to_gate) + self._gating_documents + sum(len(b) for b in self._to_write)
+        return waiting >= 2 * self._settings.quality.documents_per_validation
+
+    def _submit_gate(self, *, final: bool) -> None:
+        """Gate the next group (one validation at a time); `final`: the last, smaller group too."""
+        per_group = self._settings.quality.documents_per_validation
+        if self._gating or not self._to_gate or self._guard.stopping:
+            return
+        if len(self._to_gate) < per_group and not final:
+            return
+        group, self._to_gate = self._to_gate[:per_group], self._to_gate[per_group:]
+        self._gating_documents = len(group)
+        # A task of this flow run, like one called in the flow's thread: the context goes along.
+        gate = contextvars.copy_context().run
+        self._gating.append(
+            self._track(self._gate_thread.submit(gate, validate_batch, self._settings, group))
+        )
+
+    def _submit_writes(self) -> None:
+        while self._to_write and len(self._writing) < self._settings.ingest.write_concurrency:
+            if self._guard.stopping:
+                self._to_write.clear()  # not written, not recorded: the next run plans them again
+                return
+            self._before_write()
+            batch = self._to_write.popleft()
+            chunks = sum(len(doc.chunks) for doc in batch)
+            progress.start("embed", chunks)
+            progress.start("write", chunks)
+            parameters: dict[str, Any] = {"settings": self._settings, "batch": batch}
+            if self._config_hash is None:
+                self._writing.append(self._track(self._runner.submit(estimate_batch, parameters)))
+            else:
+                parameters["config_hash"] = self._config_hash
+                self._writing.append(self._track(self._runner.submit(write_batch, parameters)))
+
+    def _take(self, future: Any) -> None:
+        if future in self._parsing:
+            self._parsing.remove(future)
+            self._take_parsed(future.result())
+        elif future in self._gating:
+            self._gating.remove(future)
+            self._gating_documents = 0
+            self._take_gated(future.result())
+        else:
+            self._writing.remove(future)
+            self._take_written(future.result())
+
+    def _take_parsed(self, parsed: ParsedBatch) -> None:
         self._result.parse_seconds += parsed.seconds
         progress.advance("parse", len(parsed.documents) + len(parsed.quarantined))
         self._result.quarantined += parsed.quarantined  # facts even after a stop: recorded as retryable
@@ -125,41 +198,18 @@ class _Stream:
             return  # documents parsed after the run stopped are not written: the next run plans them again
         self._result.parsed += len(parsed.documents)
         self._to_gate += parsed.documents
-        if len(self._to_gate) >= self._settings.quality.documents_per_validation:
-            self._gate()
 
-    def _gate(self) -> None:
-        group, self._to_gate = self._to_gate, []
-        if not group or self._guard.stopping:
-            return
-        report, seconds = timed(lambda: validate_batch(self._settings, group))
-        self._result.validate_seconds += seconds
-        verdicts = judge(group, report, self._settings.quality.max_excluded_chunk_share)
-        self._result.reports.append(report)
+    def _take_gated(self, gated: ValidatedGroup) -> None:
+        self._result.validate_seconds += gated.seconds
+        verdicts = judge(gated.documents, gated.report, self._settings.quality.max_excluded_chunk_share)
+        self._result.reports.append(gated.report)
         self._result.quarantined += verdicts.quarantined
         self._result.excluded += verdicts.excluded
-        if self._guard.observe(len(group), verdicts.quarantined):
+        if self._guard.observe(len(gated.documents), verdicts.quarantined):
             return
-        for batch in batched(verdicts.accepted, self._settings.ingest.objects_per_task):
-            self._submit_write(batch)
+        self._to_write.extend(batched(verdicts.accepted, self._settings.ingest.objects_per_task))
 
-    def _submit_write(self, batch: Sequence[ParsedDocument]) -> None:
-        while len(self._writing) >= self._settings.ingest.write_concurrency:
-            self._take_written()
-        self._before_write()
-        chunks = sum(len(doc.chunks) for doc in batch)
-        progress.start("embed", chunks)
-        progress.start("write", chunks)
-        parameters: dict[str, Any] = {"settings": self._settings, "batch": batch}
-        if self._config_hash is None:
-            self._writing.append(self._runner.submit(estimate_batch, parameters))
-        else:
-            self._writing.append(
-                self._runner.submit(write_batch, {**parameters, "config_hash": self._config_hash})
-            )
-
-    def _take_written(self) -> None:
-        outcome = self._writing.popleft().result()
+    def _take_written(self, outcome: WriteResult | EmbeddingEstimate) -> None:
         if isinstance(outcome, EmbeddingEstimate):
             self._result.estimate = EmbeddingEstimate(
                 self._result.estimate.chunks_to_embed + outcome.chunks_to_embed,

@@ -46,7 +46,18 @@ def parse_batch(settings: Settings, batch: Sequence[SourceObject]) -> ParsedBatc
     return ParsedBatch(tuple(documents), tuple(quarantined), time.perf_counter() - started)
 
 
+@dataclass(frozen=True, slots=True)
+class ValidatedGroup:
+    """The quality gate's report on a group of parsed documents, and the seconds it took."""
+
+    documents: tuple[ParsedDocument, ...]
+    report: QualityReport
+    seconds: float
+
+
 @task(name="validate-batch", **RETRYING)
-def validate_batch(settings: Settings, documents: Sequence[ParsedDocument]) -> QualityReport:
+def validate_batch(settings: Settings, documents: Sequence[ParsedDocument]) -> ValidatedGroup:
     """Run the quality gate (Great Expectations) over parsed documents and their chunks."""
-    return runtime.quality_gate(settings).validate(documents)
+    started = time.perf_counter()
+    report = runtime.quality_gate(settings).validate(documents)
+    return ValidatedGroup(tuple(documents), report, time.perf_counter() - started)

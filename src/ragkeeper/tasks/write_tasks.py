@@ -25,6 +25,7 @@ from ragkeeper.models import (
     QuarantinedObject,
     SyncPlan,
     WriteResult,
+    float32_vector,
 )
 from ragkeeper.ports import Embedder, ReportingEmbedder
 from ragkeeper.settings import Settings
@@ -106,9 +107,9 @@ def write_batch(settings: Settings, batch: Sequence[ParsedDocument], config_hash
 
 def _embed_all(
     settings: Settings, embedder: Embedder, chunks: Sequence[Chunk]
-) -> tuple[dict[str, tuple[float, ...]], dict[str, QuarantinedObject]]:
+) -> tuple[dict[str, Sequence[float]], dict[str, QuarantinedObject]]:
     """Vectors by chunk id, and the documents to quarantine because a chunk could not be embedded."""
-    vectors: dict[str, tuple[float, ...]] = {}
+    vectors: dict[str, Sequence[float]] = {}
     failed: dict[str, QuarantinedObject] = {}
     for group in batched(chunks, settings.embed.batch_size):
         texts = [embedded_text(c, settings.embed.chunk_header) for c in group]
@@ -120,7 +121,7 @@ def _embed_all(
             results, failures = list(embedder.embed(texts)), {}
         for chunk, vector in zip(group, results, strict=True):
             if vector is not None:
-                vectors[chunk.id] = tuple(vector)
+                vectors[chunk.id] = float32_vector(vector)
         for uri, quarantined in embedding_failures(group, failures).items():
             failed.setdefault(uri, quarantined)
     return vectors, failed
