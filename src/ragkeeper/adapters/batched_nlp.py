@@ -30,12 +30,11 @@ class _Answers:
     """What unstructured's heuristics read from spaCy's analysis of one text."""
 
     sentences: list[str]
-    words: list[str]
-    tags: list[tuple[str, str]]
+    tags: list[tuple[str, str]]  # (word, tag) per token: the words too
 
 
 # The throwaway answer of the noting pass (any answer will do: it is never used).
-_NOTED = _Answers(sentences=[], words=[], tags=[])
+_NOTED = _Answers(sentences=[], tags=[])
 
 _BATCH_SIZE = 256
 _MAX_BATCHED_CHARACTERS = 2000
@@ -73,7 +72,7 @@ def _analyse(texts: set[str]) -> dict[str, _Answers]:
     """Each text's sentences, words and tags, from one batched spaCy pass (only these are kept).
 
     A spaCy Doc holds its token vectors: keeping thousands of them for a large page would cost
-    far more memory than the three short lists unstructured reads from each.
+    far more memory than the two short lists unstructured's three questions read from each.
     """
     from unstructured.nlp.tokenize import _get_nlp  # pyright: ignore[reportPrivateUsage]
 
@@ -84,7 +83,6 @@ def _analyse(texts: set[str]) -> dict[str, _Answers]:
     return {
         text: _Answers(
             sentences=[sentence.text for sentence in doc.sents],
-            words=[token.text for token in doc],
             tags=[(token.text, token.tag_) for token in doc],
         )
         for text, doc in zip(wanted, nlp.pipe(wanted, batch_size=_BATCH_SIZE), strict=True)
@@ -130,7 +128,7 @@ def _words(text: str) -> list[str]:
     answers = _lookup(text)
     if answers is None:
         return _originals["word_tokenize"](text)
-    return list(answers.words) if answers is not _NOTED else [text]
+    return [word for word, _ in answers.tags] if answers is not _NOTED else [text]
 
 
 def _tags(text: str) -> list[tuple[str, str]]:
