@@ -48,7 +48,7 @@ def pss_kib(pid: int) -> int:
 
 
 def _command(pid: int) -> str:
-    """The start of a process's command line (its name if that is empty)."""
+    """The start of a process's command line ('?' once the process has ended)."""
     try:
         words = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         return " ".join(w.decode(errors="replace") for w in words if w)[:80]

@@ -10,6 +10,7 @@ from prefect import task
 
 from ragkeeper import runtime
 from ragkeeper.core.sync.quarantine import parse_failure
+from ragkeeper.core.timing import timed
 from ragkeeper.errors import ConfigError, TerminalError, UnsupportedDocument
 from ragkeeper.models import ParsedDocument, QualityReport, QuarantinedObject, SourceObject
 from ragkeeper.settings import Settings
@@ -58,6 +59,5 @@ class ValidatedGroup:
 @task(name="validate-batch", **RETRYING)
 def validate_batch(settings: Settings, documents: Sequence[ParsedDocument]) -> ValidatedGroup:
     """Run the quality gate (Great Expectations) over parsed documents and their chunks."""
-    started = time.perf_counter()
-    report = runtime.quality_gate(settings).validate(documents)
-    return ValidatedGroup(tuple(documents), report, time.perf_counter() - started)
+    report, seconds = timed(lambda: runtime.quality_gate(settings).validate(documents))
+    return ValidatedGroup(tuple(documents), report, seconds)
