@@ -84,7 +84,8 @@ def run_ingest(source: str, collection: str, env: dict[str, str]) -> dict[str, o
     before = os.times()
     started = time.perf_counter()
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    with PeakPss(process.pid) as memory:
+    # Every 0.5 s, as bench-peer: sampling every process's smaps costs CPU the run would otherwise get.
+    with PeakPss(process.pid, interval=0.5) as memory:
         out, err = process.communicate()
     wall = time.perf_counter() - started
     after = os.times()

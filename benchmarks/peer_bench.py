@@ -10,9 +10,9 @@ produced against the objects present in Weaviate afterwards, and the embedding r
 Baseline: unstructured partition + chunk alone over the same files, 1 and 2 processes.
 
 The peer runs from its own virtualenv (`make peer-install`, .venv-peer), with 2 worker processes
-and its weaviate-local connector, which reaches only localhost:8080 / gRPC 50051: the Weaviate
-server is started on those ports, with auto-schema on (Weaviate's default, which the peer's default
-collection relies on; ragkeeper declares its schema and does not care).
+and its weaviate-local connector, which reaches only localhost:8080 / gRPC 50051. Each tool gets a
+Weaviate server of its own there, started fresh (bench_weaviate.py); the server's CPU seconds are
+recorded per run.
 """
 
 from __future__ import annotations
@@ -21,8 +21,6 @@ import argparse
 import json
 import os
 import resource
-import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,11 +33,11 @@ sys.path[:0] = [str(REPO), str(REPO / "infra"), str(REPO / "benchmarks")]
 
 import devservices
 import real_corpus
+from bench_weaviate import WEAVIATE_GRPC_PORT, WEAVIATE_PORT, count_objects, fresh_weaviate, ports_free
 from peer_report import Run, print_report
 from tests.support.openai_server import OpenAITestServer, start_openai_test_server
-from treemem import PeakPss
+from treemem import PeakPss, cpu_seconds
 
-WEAVIATE_PORT, WEAVIATE_GRPC_PORT = 8080, 50051  # the only ports the peer's weaviate-local reaches
 MODEL, DIMENSIONS, API_KEY = "text-embedding-3-small", 1536, "sk-bench"
 PEER_COLLECTION, RAGKEEPER_COLLECTION = "PeerBench", "RagkeeperBench"
 QUIET = {
@@ -53,9 +51,21 @@ QUIET = {
 }
 
 
-def measure(label: str, command: list[str], env: dict[str, str], log: Path, cwd: Path) -> Run:
-    """Run a command to its end, timing it and sampling its process tree's PSS; output goes to `log`."""
+def measure(
+    label: str,
+    command: list[str],
+    env: dict[str, str],
+    log: Path,
+    cwd: Path,
+    *,
+    server: devservices.Service | None = None,
+) -> Run:
+    """Run a command to its end, timing it and sampling its process tree's PSS; output goes to `log`.
+
+    With a `server`, its CPU seconds during the run are recorded too.
+    """
     print(f"-- {label}: {' '.join(command[:3])} ... (log: {log})", flush=True)
+    server_before = cpu_seconds(server.process.pid) if server else 0.0
     with log.open("wb") as out:
         cpu_before = _children_cpu_seconds()
         started = time.perf_counter()
@@ -67,6 +77,8 @@ def measure(label: str, command: list[str], env: dict[str, str], log: Path, cwd:
     run = Run(label, round(seconds, 2), round(cpu, 1), round(sampler.peak_mib, 1), sampler.peak_processes)
     run.peak_pss_by_process = {name: round(kib / 1024, 1) for name, kib in sampler.peak_by_process.items()}
     run.exit_code, run.log = code, str(log)
+    if server is not None:
+        run.server_cpu_seconds = round(cpu_seconds(server.process.pid) - server_before, 1)
     print(f"   {seconds:.1f} s, {cpu:.0f} s CPU, peak PSS {sampler.peak_mib:.0f} MiB, exit {code}")
     return run
 
@@ -75,27 +87,6 @@ def _children_cpu_seconds() -> float:
     """User + system CPU of every descendant reaped so far (a run's whole tree, once it has ended)."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
-
-
-def ports_free(*ports: int) -> bool:
-    """Whether nothing listens on these loopback ports."""
-    for port in ports:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return False
-    return True
-
-
-def count_objects(collection: str) -> int | None:
-    """Objects in a collection (or the collection behind an alias), None if there is none."""
-    import weaviate
-
-    with weaviate.connect_to_local(port=WEAVIATE_PORT, grpc_port=WEAVIATE_GRPC_PORT) as client:
-        alias = client.alias.get(alias_name=collection)
-        name = alias.collection if alias is not None else collection
-        if not client.collections.exists(name):
-            return None
-        return client.collections.use(name).aggregate.over_all(total_count=True).total_count
 
 
 def staged_chunks(work_dir: Path) -> int:
@@ -187,7 +178,14 @@ def run_baselines(corpus: Path, work: Path, env: dict[str, str]) -> list[Run]:
 
 
 def run_peer(
-    python: Path, corpus: Path, work: Path, env: dict[str, str], *, api: OpenAITestServer, processes: int
+    python: Path,
+    corpus: Path,
+    work: Path,
+    env: dict[str, str],
+    *,
+    api: OpenAITestServer,
+    processes: int,
+    server: devservices.Service,
 ) -> list[Run]:
     """The peer cold, then the same command again (same work dir: an unchanged re-run)."""
     work_dir = work / "peer-work"
@@ -197,7 +195,8 @@ def run_peer(
     for label in ("unstructured-ingest, cold", "unstructured-ingest, re-run unchanged"):
         api.stats.reset()
         log = work / f"peer-{'cold' if label.endswith('cold') else 'rerun'}.log"
-        run = measure(label, peer_command(python, corpus, work_dir, processes), peer_env, log, work)
+        command = peer_command(python, corpus, work_dir, processes)
+        run = measure(label, command, peer_env, log, work, server=server)
         run.chunks_reported = staged_chunks(work_dir)
         run.objects_in_weaviate = count_objects(PEER_COLLECTION)
         run.embedding_requests, run.embedding_inputs = api.stats.requests, api.stats.inputs_served
@@ -207,7 +206,9 @@ def run_peer(
     return runs
 
 
-def run_ragkeeper(corpus: Path, work: Path, env: dict[str, str], api: OpenAITestServer) -> list[Run]:
+def run_ragkeeper(
+    corpus: Path, work: Path, env: dict[str, str], api: OpenAITestServer, server: devservices.Service
+) -> list[Run]:
     """`ragkeeper ingest` cold, then unchanged; figures and quarantine read from its summary."""
     rk_env = ragkeeper_env(env, api.base_url, work)
     runs = []
@@ -215,7 +216,7 @@ def run_ragkeeper(corpus: Path, work: Path, env: dict[str, str], api: OpenAITest
         api.stats.reset()
         log = work / f"ragkeeper-{'cold' if label.endswith('cold') else 'rerun'}.log"
         command = [str(REPO / ".venv" / "bin" / "ragkeeper"), "ingest", str(corpus)]
-        run = measure(label, command, rk_env, log, work)
+        run = measure(label, command, rk_env, log, work, server=server)
         figures, quarantined = read_summary(log)
         run.chunks_reported = int(figures["chunks written"]) if "chunks written" in figures else None
         run.objects_in_weaviate = count_objects(RAGKEEPER_COLLECTION)
@@ -250,28 +251,28 @@ def main() -> None:
     env = {**os.environ, **QUIET, "PREFECT_HOME": str(work / "prefect-home")}
     print(f"corpus: {corpus}\nwork folder (logs): {work}", flush=True)
 
-    weaviate = devservices.start_weaviate(
-        work / "weaviate", WEAVIATE_PORT, WEAVIATE_GRPC_PORT, extra_env={"AUTOSCHEMA_ENABLED": "true"}
-    )
     prefect = devservices.start_prefect(work / "prefect") if args.prefect == "server" else None
     api = start_openai_test_server(api_keys={API_KEY})
     api.faults.latency_seconds = args.latency_ms / 1000
     if prefect is not None:
         env["PREFECT_API_URL"] = prefect.url
     runs: list[Run] = []
+    background: dict[str, float] = {}  # Weaviate's CPU seconds in the minute after a tool's last run
     try:
         if "baseline" not in args.skip:
             runs += run_baselines(corpus, work, env)
         if "peer" not in args.skip:
-            runs += run_peer(args.peer_python, corpus, work, env, api=api, processes=args.peer_processes)
+            with fresh_weaviate(work, "peer", background) as server:
+                runs += run_peer(
+                    args.peer_python, corpus, work, env, api=api, processes=args.peer_processes, server=server
+                )
         if "ragkeeper" not in args.skip:
-            runs += run_ragkeeper(corpus, work, env, api)
+            with fresh_weaviate(work, "ragkeeper", background) as server:
+                runs += run_ragkeeper(corpus, work, env, api, server)
     finally:
         api.stop()
-        for service in (prefect, weaviate):
-            if service is not None:
-                service.stop()
-        shutil.rmtree(work / "weaviate" / "data", ignore_errors=True)
+        if prefect is not None:
+            prefect.stop()
 
     files = [p for p in corpus.rglob("*") if p.is_file()]
     setup = {
@@ -282,6 +283,8 @@ def main() -> None:
         "embedding": f"{MODEL}, {DIMENSIONS} dimensions",
         "peer_processes": args.peer_processes,
         "prefect": args.prefect,
+        "weaviate": "a fresh server per tool",
+        "weaviate_cpu_seconds_in_the_minute_after": background,
         "cores": os.cpu_count(),
         "load_average_at_end": ", ".join(f"{x:.1f}" for x in os.getloadavg()),
     }

@@ -21,6 +21,7 @@ class Run:
     objects_in_weaviate: int | None = None
     embedding_requests: int = 0
     embedding_inputs: int = 0
+    server_cpu_seconds: float | None = None  # the Weaviate server's, during the run
     details: dict[str, object] = field(default_factory=dict)
 
 
@@ -63,13 +64,17 @@ def print_report(setup: dict[str, object], runs: list[Run]) -> dict[str, float |
         f"load average at the end {setup['load_average_at_end']}"
     )
     header = ("run", "wall s", "CPU s", "peak PSS MiB", "procs", "exit", "chunks said", "in Weaviate")
-    print(f"{header[0]:40}" + "".join(f"{h:>13}" for h in (*header[1:], "embed reqs")))
+    print(f"{header[0]:40}" + "".join(f"{h:>13}" for h in (*header[1:], "embed reqs", "Weaviate CPU")))
     for run in runs:
         cells = (run.seconds, run.cpu_seconds, run.peak_pss_mib, run.peak_processes, run.exit_code)
         cells += (run.chunks_reported,)
-        cells += (run.objects_in_weaviate, run.embedding_requests or None)
+        cells += (run.objects_in_weaviate, run.embedding_requests or None, run.server_cpu_seconds)
         print(f"{run.label:40}" + "".join(f"{_cell(c):>13}" for c in cells))
     figures = ratios(runs)
+    print(
+        f"Weaviate: {setup['weaviate']}; its CPU s in the minute after each tool's last run: "
+        f"{setup['weaviate_cpu_seconds_in_the_minute_after']}"
+    )
     print()
     for name, value in figures.items():
         print(f"{name:54} {_cell(value)}")

@@ -59,6 +59,10 @@ class QualityGate(Protocol):
         """Check every document and chunk; report failing documents (by URI) with the failed checks."""
         ...
 
+    def publish(self) -> str | None:
+        """Bring the report of every validation so far up to date (Data Docs); its path, if any."""
+        ...
+
 
 class Embedder(Protocol):
     """Turns texts into vectors."""

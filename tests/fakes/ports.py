@@ -107,6 +107,9 @@ class JunkGate:
         )
         return QualityReport(len(documents), sum(len(d.chunks) for d in documents), failures, excluded)
 
+    def publish(self) -> str | None:
+        return None
+
 
 class CountingEmbedder:
     """An Embedder of deterministic 8-dimensional vectors that counts the texts it embedded."""

@@ -48,6 +48,14 @@ def test_documents_are_parsed_in_worker_processes_that_stay_warm(pool):
     assert len(_workers()) >= 2  # the forkserver and at least one worker
 
 
+def test_workers_parse_at_a_lower_cpu_priority_than_the_run(pool):
+    # Writing and a local Weaviate's indexing go first: parsing soaks up what CPU is left.
+    pool.parse(ParseSettings(), _obj("nice.md"), _markdown(1), "C")
+    parsing = [p for p in _workers() if p.ppid() != os.getpid()]  # the forkserver's children
+    assert parsing
+    assert all(p.nice() > psutil.Process().nice() for p in parsing)
+
+
 def test_an_unparseable_document_is_reported_and_the_worker_lives_on(pool):
     with pytest.raises(UnsupportedDocument, match="empty file"):
         pool.parse(ParseSettings(), _obj("empty.md"), b"   ", "C")

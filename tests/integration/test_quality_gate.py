@@ -232,6 +232,24 @@ def test_data_docs_index_is_written(tmp_path):
     assert list((docs_dir / "validations").rglob("*.html"))
 
 
+def test_validations_render_their_pages_and_publish_brings_the_index_up_to_date(tmp_path):
+    # Re-rendering the index reads back every result the gate holds: after each of a long run's
+    # hundreds of validations, that cost grew with the run and became most of the gate's time.
+    docs_dir = tmp_path / "data_docs"
+    gate = GreatExpectationsGate(QualitySettings(data_docs_dir=docs_dir))
+    gate.validate([clean_doc("first.md")])
+    index_after_the_first = (docs_dir / "index.html").read_text(encoding="utf-8")
+    for name in ("second.md", "third.md", "fourth.md"):
+        gate.validate([clean_doc(name)])
+
+    assert (docs_dir / "index.html").read_text(encoding="utf-8") == index_after_the_first
+    pages = sorted((docs_dir / "validations").rglob("*.html"))
+    assert len(pages) == 8  # two suites per validation, each rendered when it ran
+    assert gate.publish() == str(docs_dir / "index.html")
+    index = (docs_dir / "index.html").read_text(encoding="utf-8")
+    assert all(page.relative_to(docs_dir).as_posix() in index for page in pages)
+
+
 def _write_overrides(tmp_path: Path, content: object) -> Path:
     path = tmp_path / "overrides.json"
     path.write_text(content if isinstance(content, str) else json.dumps(content), encoding="utf-8")

@@ -8,13 +8,15 @@ Two suites run once per call to `validate`, each over one pandas DataFrame:
 Results are read with `result_format="COMPLETE"`, whose `unexpected_index_list` holds the DataFrame
 index (row position) of every failing row; rows map back to documents and chunks by position. What a
 failing row does is its check's action (see `adapters.quality_checks`); the report only says what
-failed, and `core.quality.verdicts.judge` decides. Data Docs are built into `quality.data_docs_dir`.
+failed, and `core.quality.verdicts.judge` decides. Data Docs are built into `quality.data_docs_dir`:
+each validation's pages when it runs, the index page at most once a minute and on `publish`.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -43,6 +45,8 @@ log = logging.getLogger(__name__)
 
 DETAILED_ROWS_PER_CHECK = 3  # per document; further failing chunks of one check are counted, not listed
 _DOCS_SITE = "local_site"
+# Rendering the index reads back every result the gate holds, so its cost grows with the run.
+_INDEX_INTERVAL_SECONDS = 60.0
 
 
 class _Findings:
@@ -67,6 +71,8 @@ class GreatExpectationsGate:
         self._checks = {f"{check.suite}-{number}": check for number, check in enumerate(checks)}
         self._docs_dir = settings.data_docs_dir.expanduser().resolve()
         self._lock = threading.Lock()
+        self._last_rendered: list[Any] = []
+        self._indexed_at: float | None = None
 
         context = ephemeral_context()
         context.update_data_docs_site(
@@ -120,7 +126,7 @@ class GreatExpectationsGate:
                     summaries.append(_summary(check, item))
                     if not item.success:
                         self._record(findings, check, item, rows[suite], documents)
-            docs_path = self._build_docs(built)
+            docs_path = self._build_docs(built, build_index=self._index_due())
         return QualityReport(
             documents_checked=len(documents),
             chunks_checked=len(rows["chunk"]),
@@ -134,6 +140,16 @@ class GreatExpectationsGate:
             expectation_results=tuple(summaries),
             data_docs_path=docs_path,
         )
+
+    def publish(self) -> str | None:
+        """Bring the Data Docs index up to date with every validation so far; its path (None if unwritten)."""
+        with self._lock:
+            if not self._last_rendered:
+                return None
+            return self._build_docs(self._last_rendered, build_index=True)
+
+    def _index_due(self) -> bool:
+        return self._indexed_at is None or time.monotonic() - self._indexed_at >= _INDEX_INTERVAL_SECONDS
 
     def _order(self, item: ExpectationValidationResult) -> int:
         return list(self._checks).index(check_key(item))
@@ -206,17 +222,22 @@ class GreatExpectationsGate:
         values = ", ".join(f"{name}={shorten(row.get(name))}" for name in columns_of(check.expectation))
         return f"{subject}{check.label} failed: {values or 'row'} [{check.name}]"
 
-    def _build_docs(self, resources: list[Any]) -> str | None:
-        """Render this call's suites and results, and the index of every result this gate holds.
+    def _build_docs(self, resources: list[Any], *, build_index: bool) -> str | None:
+        """Render these suites and results; with `build_index`, the index of every result this gate holds.
 
         GX's index builder removes pages of results it does not hold, so the site shows this gate's
-        (this run's) validations only.
+        validations only.
         """
         try:
-            urls = self._context.build_data_docs(site_names=[_DOCS_SITE], resource_identifiers=resources)
+            urls = self._context.build_data_docs(
+                site_names=[_DOCS_SITE], resource_identifiers=resources, build_index=build_index
+            )
         except OSError as error:
             log.warning("could not write Great Expectations Data Docs to %s: %s", self._docs_dir, error)
             return None
+        self._last_rendered = resources
+        if build_index:
+            self._indexed_at = time.monotonic()
         url = urls.get(_DOCS_SITE)
         return unquote(urlparse(url).path) if url else None
 

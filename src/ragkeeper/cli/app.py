@@ -144,6 +144,10 @@ def with_progress(run: Callable[[], RunSummary], quiet: bool = False) -> RunSumm
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=console,
+        # Redrawing costs the run's process CPU: 4 times a second is smooth enough, and output that
+        # is not a terminal (a log file) only ever shows the final bars.
+        auto_refresh=console.is_terminal,
+        refresh_per_second=4,
     )
     progress.set_sink(RichProgress(bars))
     try:

@@ -19,21 +19,24 @@ first pass of a dry run or of a run with a cost limit.
 from __future__ import annotations
 
 import contextvars
+import logging
 import queue
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from prefect.futures import PrefectFuture
 from prefect.task_runners import TaskRunner
+from prefect.utilities.annotations import quote
 
 from ragkeeper import progress
 from ragkeeper.core.batching import batched
 from ragkeeper.core.quality.report import merge_quality_reports
 from ragkeeper.core.quality.verdicts import judge
 from ragkeeper.core.sync.guard import FailureGuard
+from ragkeeper.errors import first_line
 from ragkeeper.models import (
     EmbeddingEstimate,
     ExcludedChunk,
@@ -44,8 +47,17 @@ from ragkeeper.models import (
     WriteResult,
 )
 from ragkeeper.settings import Settings
-from ragkeeper.tasks.parse_tasks import ParsedBatch, ValidatedGroup, parse_batch, validate_batch
+from ragkeeper.tasks.parse_tasks import (
+    ParsedBatch,
+    ValidatedGroup,
+    parse_batch,
+    publish_quality_report,
+    validate_batch,
+)
 from ragkeeper.tasks.write_tasks import estimate_batch, write_batch
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -112,13 +124,17 @@ class _Stream:
         progress.start("parse", len(objects))
         batches = deque(batched(objects, self._settings.ingest.objects_per_task))
         with self._gate_thread:
-            while True:
-                self._submit_writes()
-                self._submit_gate(final=not batches and not self._parsing)
-                self._submit_parses(batches)
-                if not (self._parsing or self._gating or self._writing):
-                    break
-                self._take(self._finished.get())
+            try:
+                while True:
+                    self._submit_writes()
+                    self._submit_gate(final=not batches and not self._parsing)
+                    self._submit_parses(batches)
+                    if not (self._parsing or self._gating or self._writing):
+                        break
+                    self._take(self._finished.get())
+            finally:
+                if self._result.reports:
+                    self._publish_quality_report()
         self._result.stopped = self._guard.tripped
         return self._result
 
@@ -155,11 +171,17 @@ class _Stream:
             return
         group, self._to_gate = self._to_gate[:per_group], self._to_gate[per_group:]
         self._gating_documents = len(group)
-        # A task of this flow run, like one called in the flow's thread: the context goes along.
-        gate = contextvars.copy_context().run
-        self._gating.append(
-            self._track(self._gate_thread.submit(gate, validate_batch, self._settings, group))
-        )
+        self._gating.append(self._track(self._in_gate_thread(validate_batch, self._settings, _as_is(group))))
+
+    def _publish_quality_report(self) -> None:
+        try:
+            self._in_gate_thread(publish_quality_report, self._settings).result()
+        except Exception as error:  # a report page, not data: the run's outcome stands
+            log.warning("could not bring the Data Docs index up to date: %s", first_line(error, 200))
+
+    def _in_gate_thread(self, gate_task: Callable[..., T], *args: Any) -> Future[T]:
+        """Run a task of the gate in its thread: a task of this flow run, so the context goes along."""
+        return self._gate_thread.submit(contextvars.copy_context().run, gate_task, *args)
 
     def _submit_writes(self) -> None:
         while self._to_write and len(self._writing) < self._settings.ingest.write_concurrency:
@@ -171,7 +193,7 @@ class _Stream:
             chunks = sum(len(doc.chunks) for doc in batch)
             progress.start("embed", chunks)
             progress.start("write", chunks)
-            parameters: dict[str, Any] = {"settings": self._settings, "batch": batch}
+            parameters: dict[str, Any] = {"settings": self._settings, "batch": _as_is(batch)}
             if self._config_hash is None:
                 self._writing.append(self._track(self._runner.submit(estimate_batch, parameters)))
             else:
@@ -217,3 +239,12 @@ class _Stream:
             )
         else:
             self._result.written += outcome
+
+
+def _as_is(documents: Sequence[ParsedDocument]) -> Any:
+    """Parsed documents as a task parameter that Prefect hands over without looking inside.
+
+    Prefect walks every parameter, down to each chunk, looking for futures to wait on; these have
+    none, and the walk cost the run's process seconds of CPU on a large corpus.
+    """
+    return quote(documents)

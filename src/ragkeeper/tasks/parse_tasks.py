@@ -61,3 +61,9 @@ def validate_batch(settings: Settings, documents: Sequence[ParsedDocument]) -> V
     """Run the quality gate (Great Expectations) over parsed documents and their chunks."""
     report, seconds = timed(lambda: runtime.quality_gate(settings).validate(documents))
     return ValidatedGroup(tuple(documents), report, seconds)
+
+
+@task(name="publish-quality-report")
+def publish_quality_report(settings: Settings) -> None:
+    """Bring the quality gate's Data Docs index up to date with the run's validations."""
+    runtime.quality_gate(settings).publish()
