@@ -73,6 +73,7 @@ class PeakPss:
         self.peak_kib = 0
         self.peak_processes = 0
         self.peak_by_process: dict[str, int] = {}  # "pid command" -> KiB, at the peak
+        self._cpu_by_pid: dict[int, float] = {}  # latest CPU seconds seen of every process of the tree
         self.samples = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="pss-sampler", daemon=True)
@@ -89,12 +90,22 @@ class PeakPss:
         while not self._stop.is_set():
             pids = tree(self.root)
             by_pid = {pid: pss_kib(pid) for pid in pids}
+            self._cpu_by_pid.update({pid: cpu_seconds(pid) for pid in pids})
             total = sum(by_pid.values())
             self.samples += 1
             if total > self.peak_kib:
                 self.peak_kib, self.peak_processes = total, len(pids)
                 self.peak_by_process = {f"{pid} {_command(pid)}": kib for pid, kib in by_pid.items()}
             self._stop.wait(self.interval)
+
+    @property
+    def cpu_seconds(self) -> float:
+        """CPU seconds of every process seen in the tree, as last sampled.
+
+        Unlike the reaped children's figure of `resource`, this counts processes whose parent is not
+        the root (a forkserver's workers); the last interval of a process that ended is missed.
+        """
+        return sum(self._cpu_by_pid.values())
 
     @property
     def peak_mib(self) -> float:
