@@ -29,7 +29,6 @@ from typing import Any, TypeVar
 
 from prefect.futures import PrefectFuture
 from prefect.task_runners import TaskRunner
-from prefect.utilities.annotations import quote
 
 from ragkeeper import progress
 from ragkeeper.core.batching import batched
@@ -171,7 +170,7 @@ class _Stream:
             return
         group, self._to_gate = self._to_gate[:per_group], self._to_gate[per_group:]
         self._gating_documents = len(group)
-        self._gating.append(self._track(self._in_gate_thread(validate_batch, self._settings, _as_is(group))))
+        self._gating.append(self._track(self._in_gate_thread(validate_batch, self._settings, group)))
 
     def _publish_quality_report(self) -> None:
         try:
@@ -193,7 +192,7 @@ class _Stream:
             chunks = sum(len(doc.chunks) for doc in batch)
             progress.start("embed", chunks)
             progress.start("write", chunks)
-            parameters: dict[str, Any] = {"settings": self._settings, "batch": _as_is(batch)}
+            parameters: dict[str, Any] = {"settings": self._settings, "batch": batch}
             if self._config_hash is None:
                 self._writing.append(self._track(self._runner.submit(estimate_batch, parameters)))
             else:
@@ -239,12 +238,3 @@ class _Stream:
             )
         else:
             self._result.written += outcome
-
-
-def _as_is(documents: Sequence[ParsedDocument]) -> Any:
-    """Parsed documents as a task parameter that Prefect hands over without looking inside.
-
-    Prefect walks every parameter, down to each chunk, looking for futures to wait on; these have
-    none, and the walk cost the run's process seconds of CPU on a large corpus.
-    """
-    return quote(documents)
