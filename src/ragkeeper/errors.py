@@ -35,6 +35,10 @@ class UnsupportedDocument(TerminalError):
     """A source object cannot be parsed: unknown type, corrupt, empty, encrypted or too large."""
 
 
+class ParseStalled(TerminalError):
+    """A parse worker used almost no CPU on a document for a whole time limit; the next run tries again."""
+
+
 class ObjectChanged(TerminalError):
     """A source object changed between its listing and its read; the next run takes the new version."""
 

@@ -132,7 +132,12 @@ class IngestSettings(Section):
         description="Parse worker processes (default: one per core); 0 parses in the run's own process.",
     )
     parse_timeout_seconds: float = Field(
-        default=300, gt=0, description="A document whose parsing takes longer is stopped and quarantined."
+        default=300,
+        gt=0,
+        description=(
+            "CPU seconds: a document whose parsing costs more is stopped and quarantined; a worker "
+            "stalled that long, or parsing ten times that in wall time, is stopped and retried next run."
+        ),
     )
     parse_memory_mb: int = Field(
         default=2048,

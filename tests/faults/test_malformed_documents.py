@@ -4,7 +4,7 @@ is quarantined with its reason (or indexed, when what it holds is readable), and
 The documents come from tests/support/malformed.py. The table gives, for each kind, what the run must
 do with it and what bounds the work it can cause:
 
-- time: `ingest.parse_timeout_seconds` stops the parse worker;
+- time: `ingest.parse_timeout_seconds` (CPU seconds) stops the parse worker;
 - memory: `ingest.parse_memory_mb` stops the parse worker when it grows past the limit;
 - size: `source.max_object_bytes` refuses the object before it is parsed;
 - parser: the parser itself refuses it quickly (corrupt, encrypted, no text, unknown type);
@@ -34,7 +34,7 @@ LIMITS = {
     # The corpus is bad documents by construction: the failure-share guard would (rightly) stop the run.
     "RAGKEEPER_QUALITY__MAX_FAILURE_SHARE": "1.0",
 }
-TIME = r"parsing took longer than 20 s \(ingest.parse_timeout_seconds\); the parser was stopped"
+TIME = r"parsing used more than 20 s of CPU \(ingest.parse_timeout_seconds\); the parser was stopped"
 MEMORY = r"parsing used more than 1024 MiB \(ingest.parse_memory_mb\); the parser was stopped"
 NO_TEXT = r"no text could be extracted"
 EMPTY = r"empty file"

@@ -2,14 +2,19 @@
 
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import psutil
 import pytest
 
 from ragkeeper.adapters.parse_pool import ParsePool, ProcessPoolParser
-from ragkeeper.errors import UnsupportedDocument
+from ragkeeper.core.sync.quarantine import parse_failure
+from ragkeeper.errors import ParseStalled, UnsupportedDocument
 from ragkeeper.models import SourceObject
 from ragkeeper.pipeline_settings import IngestSettings
 from ragkeeper.settings import ParseSettings
@@ -56,6 +61,13 @@ def test_workers_parse_at_a_lower_cpu_priority_than_the_run(pool):
     assert all(p.nice() > psutil.Process().nice() for p in parsing)
 
 
+def test_workers_lead_their_own_process_group_so_what_they_start_is_killed_with_them(pool):
+    pool.parse(ParseSettings(), _obj("group.md"), _markdown(1), "C")
+    parsing = [p for p in _workers() if p.ppid() != os.getpid()]
+    assert parsing
+    assert all(os.getpgid(p.pid) == p.pid for p in parsing)
+
+
 def test_an_unparseable_document_is_reported_and_the_worker_lives_on(pool):
     with pytest.raises(UnsupportedDocument, match="empty file"):
         pool.parse(ParseSettings(), _obj("empty.md"), b"   ", "C")
@@ -66,9 +78,68 @@ def test_a_document_over_the_time_limit_is_stopped_and_the_pool_recovers():
     pool = ParsePool(workers=1, timeout_seconds=3, memory_limit_mb=4096)
     try:
         pool.parse(ParseSettings(), _obj("warm.md"), _markdown(1), "C")  # start-up is not parse time
-        with pytest.raises(UnsupportedDocument, match=r"longer than 3 s \(ingest.parse_timeout_seconds\)"):
+        with pytest.raises(UnsupportedDocument, match=r"more than 3 s of CPU \(ingest.parse_timeout"):
             pool.parse(ParseSettings(), _obj("huge.md"), _markdown(40_000), "C")
         assert pool.parse(ParseSettings(), _obj("next.md"), _markdown(1), "C").chunks
+    finally:
+        pool.close()
+
+
+@contextmanager
+def _busy_cpu(pids: list[int], competitors: int) -> Iterator[None]:
+    """Pin `pids` to one CPU and keep that CPU busy with `competitors` spinning processes."""
+    cpu = min(os.sched_getaffinity(0))
+    spin = f"import os\nos.sched_setaffinity(0, {{{cpu}}})\nwhile True: pass"
+    spinners = [subprocess.Popen([sys.executable, "-c", spin]) for _ in range(competitors)]
+    try:
+        for pid in pids:
+            os.sched_setaffinity(pid, {cpu})
+        yield
+    finally:
+        for spinner in spinners:
+            spinner.kill()
+            spinner.wait()
+
+
+def test_the_time_limit_counts_the_cpu_a_document_costs_not_its_wait_on_a_busy_machine():
+    # On a machine busy with other work a worker gets a slice of a core: a document that parses in
+    # about a second of CPU takes many seconds of wall time, and must not be quarantined for that.
+    pool = ParsePool(workers=1, timeout_seconds=3, memory_limit_mb=4096)
+    try:
+        before = {p.pid for p in _workers()}
+        pool.parse(ParseSettings(), _obj("warm.md"), _markdown(1), "C")
+        worker = [p.pid for p in _workers() if p.pid not in before and p.ppid() != os.getpid()]
+        with _busy_cpu(worker, competitors=3):
+            started = time.monotonic()
+            document = pool.parse(ParseSettings(), _obj("slow.md"), _markdown(500), "C")
+            waited = time.monotonic() - started
+        assert len(document.chunks) > 10
+        assert waited > 3, f"the CPU was not busy enough to test anything ({waited:.1f} s)"
+    finally:
+        pool.close()
+
+
+def test_a_worker_that_stops_using_cpu_is_stopped_and_its_document_retried_next_run():
+    pool = ParsePool(workers=1, timeout_seconds=2, memory_limit_mb=4096)
+    try:
+        before = {p.pid for p in _workers()}
+        pool.parse(ParseSettings(), _obj("warm.md"), _markdown(1), "C")
+        (worker,) = [p for p in _workers() if p.pid not in before and p.ppid() != os.getpid()]
+
+        def freeze_when_busy() -> None:  # a parser waiting on something that never comes
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and worker.cpu_percent(0.05) < 20:
+                pass
+            worker.send_signal(signal.SIGSTOP)
+
+        freezer = threading.Thread(target=freeze_when_busy)
+        freezer.start()
+        with pytest.raises(ParseStalled, match=r"huge.md: the parser used almost no CPU for 2 s") as stalled:
+            pool.parse(ParseSettings(), _obj("huge.md"), _markdown(20_000), "C")
+        freezer.join()
+        assert parse_failure("s3://b/huge.md", stalled.value).retry
+        assert not worker.is_running()
+        assert pool.parse(ParseSettings(), _obj("after.md"), _markdown(1), "C").chunks
     finally:
         pool.close()
 

@@ -4,7 +4,7 @@ from ragkeeper.core.sync.quarantine import (
     parse_failure,
     quarantine_records,
 )
-from ragkeeper.errors import TerminalError, UnsupportedDocument
+from ragkeeper.errors import ParseStalled, TerminalError, UnsupportedDocument
 from ragkeeper.models import Chunk, IndexedState, QuarantinedObject, SourceObject, SyncPlan
 
 
@@ -13,6 +13,11 @@ def test_a_document_that_is_the_problem_sticks_and_an_unreadable_one_is_retried(
     retried = parse_failure("s3://b/b.pdf", TerminalError("access denied"))
     assert (sticky.retry, sticky.reason) == (False, "s3://b/a.pdf: encrypted")
     assert (retried.retry, retried.reason) == (True, "cannot read: access denied")
+
+
+def test_a_document_whose_parser_stalled_is_retried_next_run():
+    stalled = parse_failure("s3://b/a.pdf", ParseStalled("s3://b/a.pdf: the parser used almost no CPU"))
+    assert (stalled.retry, stalled.reason) == (True, "s3://b/a.pdf: the parser used almost no CPU")
 
 
 def test_the_first_failing_chunk_of_each_document_names_its_quarantine():

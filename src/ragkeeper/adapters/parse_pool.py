@@ -6,9 +6,11 @@ Workers are forked from a forkserver that has imported unstructured and loaded i
 (`parse_worker.warm`), so they start in milliseconds and share those pages. A worker lives across
 runs of the same process (a test session, a `ragkeeper serve`), so each run does not pay the start-up.
 
-A document that takes longer than `ingest.parse_timeout_seconds`, or makes its worker grow past
-`ingest.parse_memory_mb` (zip bombs, entity expansion, a CSV with a million columns), has its worker
-killed and replaced, and is quarantined with the reason; the run goes on.
+A document that costs its worker more than `ingest.parse_timeout_seconds` of CPU, or makes it grow
+past `ingest.parse_memory_mb` (zip bombs, entity expansion, a CSV with a million columns), has its
+worker killed and replaced, and is quarantined with the reason; the run goes on. A worker that stalls
+(almost no CPU for that long) or runs past ten times the limit in wall time is killed too, and its
+document tried again next run (core.sync.parse_clock).
 """
 
 from __future__ import annotations
@@ -18,18 +20,22 @@ import multiprocessing
 import queue
 import signal
 import threading
+import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from ragkeeper.errors import ConfigError, ServiceUnavailable, UnsupportedDocument
+from ragkeeper.adapters.process_tree import cpu_clock, kill_group, lead_own_group
+from ragkeeper.core.sync.parse_clock import WALL_LIMIT_FACTOR, ParseClock, ParseVerdict
+from ragkeeper.errors import ConfigError, ParseStalled, ServiceUnavailable, UnsupportedDocument
 from ragkeeper.models import ParsedDocument, SourceObject
 from ragkeeper.pipeline_settings import IngestSettings
 from ragkeeper.settings import ParseSettings
 
 _PRELOAD = "ragkeeper.adapters.parse_worker_preload"
 _START_SECONDS = 300  # the first worker of a process waits for the forkserver to import unstructured
+_CLOCK_SECONDS = 1.0  # how often a parse's CPU is read while waiting (each read lists the processes)
 
 
 @dataclass
@@ -55,7 +61,11 @@ class ParsePool:
     def parse(
         self, settings: ParseSettings, obj: SourceObject, data: bytes, collection: str
     ) -> ParsedDocument:
-        """Parse one document in a worker; UnsupportedDocument when it cannot be parsed within the limits."""
+        """Parse one document in a worker.
+
+        UnsupportedDocument when it cannot be parsed within the limits; ParseStalled when its worker
+        stalled or ran out of wall time (nothing sure about the document: it is tried again next run).
+        """
         worker = self._slots.get()
         if worker is None:
             try:
@@ -85,15 +95,40 @@ class ParsePool:
     def _ask(self, worker: _Worker, request: tuple[Any, ...], obj: SourceObject) -> tuple[str, Any]:
         try:
             worker.connection.send(request)
-            if not worker.connection.poll(self._timeout):
-                raise UnsupportedDocument(
-                    f"{obj.uri}: parsing took longer than {self._timeout:g} s "
-                    "(ingest.parse_timeout_seconds); the parser was stopped"
-                )
+            self._wait_for_reply(worker, obj)
             return worker.connection.recv()
         except (EOFError, OSError):
             worker.process.join(5)
             raise UnsupportedDocument(self._death_reason(obj, worker.process.exitcode)) from None
+
+    def _wait_for_reply(self, worker: _Worker, obj: SourceObject) -> None:
+        """Return once the worker replied or died; raise if the document's parse is over its time."""
+        assert worker.process.pid is not None  # a started process
+        cpu_seconds = cpu_clock(worker.process.pid)
+        clock = ParseClock(self._timeout)
+        started = time.monotonic()
+        while not worker.connection.poll(_CLOCK_SECONDS):
+            spent = cpu_seconds()
+            if spent is None:  # the worker is gone: recv reads the end of its pipe
+                return
+            wall = time.monotonic() - started
+            verdict = clock.verdict(wall, spent)
+            if verdict is ParseVerdict.OVER_LIMIT:
+                raise UnsupportedDocument(
+                    f"{obj.uri}: parsing used more than {self._timeout:g} s of CPU "
+                    "(ingest.parse_timeout_seconds); the parser was stopped"
+                )
+            if verdict is ParseVerdict.STALLED:
+                raise ParseStalled(
+                    f"{obj.uri}: the parser used almost no CPU for {self._timeout:g} s "
+                    "(ingest.parse_timeout_seconds); it was stopped and the document is tried again next run"
+                )
+            if verdict is ParseVerdict.OUT_OF_TIME:
+                raise ParseStalled(
+                    f"{obj.uri}: parsing had not finished after {wall:.0f} s ({spent:.0f} s of CPU; "
+                    f"{WALL_LIMIT_FACTOR} x ingest.parse_timeout_seconds); it was stopped and the "
+                    "document is tried again next run"
+                )
 
     def _death_reason(self, obj: SourceObject, exit_code: int | None) -> str:
         from ragkeeper.adapters.parse_worker import MEMORY_EXIT_CODE
@@ -133,6 +168,8 @@ class ParsePool:
         return worker
 
     def _kill(self, worker: _Worker) -> None:
+        if worker.process.pid is not None:
+            kill_group(worker.process.pid)  # the worker and any program it started
         if worker.process.is_alive():
             worker.process.kill()
         worker.process.join(5)
@@ -145,6 +182,7 @@ class ParsePool:
 def _run_worker(connection: Connection, memory_limit_bytes: int) -> None:
     from ragkeeper.adapters import parse_worker
 
+    lead_own_group()
     if not parse_worker.warmed:  # the forkserver did not preload it (started by someone else first)
         parse_worker.warm()
     parse_worker.serve(connection, memory_limit_bytes)

@@ -3,8 +3,8 @@
 A quarantine is sticky (the record keeps the ETag, so the object is not parsed again until it changes)
 when the document itself is the problem: unsupported, corrupt, empty, oversized, failing the quality
 gate. It is retryable (recorded without the ETag, so the next run tries again) when the cause may
-pass: the object could not be read, the embedding API kept failing, or the run stopped because too
-many documents failed at once (a systemic fault must not stick).
+pass: the object could not be read, its parser stalled, the embedding API kept failing, or the run
+stopped because too many documents failed at once (a systemic fault must not stick).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from ragkeeper.errors import RagkeeperError, UnsupportedDocument
+from ragkeeper.errors import ParseStalled, RagkeeperError, UnsupportedDocument
 from ragkeeper.models import Chunk, IndexedState, QuarantinedObject, SyncPlan
 
 
@@ -20,6 +20,8 @@ def parse_failure(uri: str, error: RagkeeperError) -> QuarantinedObject:
     """The quarantine of a document that could not be read or parsed."""
     if isinstance(error, UnsupportedDocument):
         return QuarantinedObject(uri, str(error))
+    if isinstance(error, ParseStalled):  # a busy machine or a stuck parser: nothing sure about the document
+        return QuarantinedObject(uri, str(error), retry=True)
     # Unreadable (deleted since listing, changed since listing, access denied): retried next run; a
     # bucket-wide problem still stops the run through the failure-share guard.
     return QuarantinedObject(uri, f"cannot read: {error}", retry=True)
