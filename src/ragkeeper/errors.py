@@ -36,7 +36,7 @@ class UnsupportedDocument(TerminalError):
 
 
 class ParseStalled(TerminalError):
-    """A parse worker used almost no CPU on a document for a whole time limit; the next run tries again."""
+    """A parse worker stalled on a document or ran out of wall time; the next run tries it again."""
 
 
 class ObjectChanged(TerminalError):

@@ -32,8 +32,8 @@ def kill_group(pid: int) -> None:
 def cpu_clock(pid: int) -> Callable[[], float | None]:
     """A clock reading the CPU seconds process `pid` and its descendants used since now.
 
-    Reads never go down (a child reaped between two reads is counted again only once it is in its
-    parent's totals) and are None once the process is gone.
+    Reads never go down (a child that just ended is missing from one read until its parent reaps it
+    and its time shows in the parent's totals) and are None once the process is gone.
     """
     try:
         process = psutil.Process(pid)
