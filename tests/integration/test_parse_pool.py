@@ -1,12 +1,13 @@
 """The parse pool: real unstructured in worker processes, each document bounded in time and memory."""
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import psutil
@@ -41,6 +42,22 @@ def _workers() -> list[psutil.Process]:
     return [p for p in psutil.Process().children(recursive=True) if "forkserver" in " ".join(p.cmdline())]
 
 
+def _parse_workers() -> list[psutil.Process]:
+    """The forkserver's children: the workers that parse."""
+    return [p for p in _workers() if p.ppid() != os.getpid()]
+
+
+def _first_busy(candidates: Callable[[], list[psutil.Process]]) -> psutil.Process | None:
+    """The first of `candidates` seen using over a fifth of a core within 30 s (None if none is)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        for process in candidates():
+            with contextlib.suppress(psutil.Error):
+                if process.cpu_percent(0.05) > 20:
+                    return process
+    return None
+
+
 def test_documents_are_parsed_in_worker_processes_that_stay_warm(pool):
     settings = ParseSettings()
     first = pool.parse(settings, _obj("a.md"), _markdown(3), "C")
@@ -56,16 +73,44 @@ def test_documents_are_parsed_in_worker_processes_that_stay_warm(pool):
 def test_workers_parse_at_a_lower_cpu_priority_than_the_run(pool):
     # Writing and a local Weaviate's indexing go first: parsing soaks up what CPU is left.
     pool.parse(ParseSettings(), _obj("nice.md"), _markdown(1), "C")
-    parsing = [p for p in _workers() if p.ppid() != os.getpid()]  # the forkserver's children
+    parsing = _parse_workers()
     assert parsing
     assert all(p.nice() > psutil.Process().nice() for p in parsing)
 
 
 def test_workers_lead_their_own_process_group_so_what_they_start_is_killed_with_them(pool):
     pool.parse(ParseSettings(), _obj("group.md"), _markdown(1), "C")
-    parsing = [p for p in _workers() if p.ppid() != os.getpid()]
+    parsing = _parse_workers()
     assert parsing
     assert all(os.getpgid(p.pid) == p.pid for p in parsing)
+
+
+_RUN_PARSING_A_LONG_DOCUMENT = """
+from ragkeeper.adapters.parse_pool import ParsePool
+from ragkeeper.models import SourceObject
+from ragkeeper.settings import ParseSettings
+
+if __name__ == "__main__":
+    body = "".join(f"# Part {n}\\n\\nParagraph {n}.\\n\\n" for n in range(40_000)).encode()
+    ParsePool(1, 600, 4096).parse(ParseSettings(), SourceObject("s3://b/a.md", "a.md", 0, "e"), body, "C")
+"""
+
+
+def test_a_killed_runs_workers_die_with_it_though_they_lead_their_own_group(tmp_path):
+    # A supervisor that SIGKILLs a run's process group must not leave a worker parsing for nobody.
+    script = tmp_path / "run.py"
+    script.write_text(_RUN_PARSING_A_LONG_DOCUMENT)
+    run = subprocess.Popen([sys.executable, str(script)], process_group=0)
+    try:
+        worker = _first_busy(
+            lambda: [p for p in psutil.Process(run.pid).children(recursive=True) if p.ppid() != run.pid]
+        )
+        assert worker is not None, "no worker started parsing"
+    finally:
+        os.killpg(run.pid, signal.SIGKILL)
+        run.wait()
+    worker.wait(10)  # psutil.TimeoutExpired if it outlived its run
+    assert not worker.is_running()
 
 
 def test_an_unparseable_document_is_reported_and_the_worker_lives_on(pool):
@@ -83,6 +128,14 @@ def test_a_document_over_the_time_limit_is_stopped_and_the_pool_recovers():
         assert pool.parse(ParseSettings(), _obj("next.md"), _markdown(1), "C").chunks
     finally:
         pool.close()
+
+
+def _warm_worker(pool: ParsePool) -> psutil.Process:
+    """The one worker of a new single-worker pool, started by parsing a small document."""
+    before = {p.pid for p in _workers()}
+    pool.parse(ParseSettings(), _obj("warm.md"), _markdown(1), "C")  # start-up is not parse time
+    (worker,) = [p for p in _parse_workers() if p.pid not in before]
+    return worker
 
 
 @contextmanager
@@ -106,10 +159,8 @@ def test_the_time_limit_counts_the_cpu_a_document_costs_not_its_wait_on_a_busy_m
     # about a second of CPU takes many seconds of wall time, and must not be quarantined for that.
     pool = ParsePool(workers=1, timeout_seconds=3, memory_limit_mb=4096)
     try:
-        before = {p.pid for p in _workers()}
-        pool.parse(ParseSettings(), _obj("warm.md"), _markdown(1), "C")
-        worker = [p.pid for p in _workers() if p.pid not in before and p.ppid() != os.getpid()]
-        with _busy_cpu(worker, competitors=3):
+        worker = _warm_worker(pool)
+        with _busy_cpu([worker.pid], competitors=3):
             started = time.monotonic()
             document = pool.parse(ParseSettings(), _obj("slow.md"), _markdown(500), "C")
             waited = time.monotonic() - started
@@ -122,14 +173,10 @@ def test_the_time_limit_counts_the_cpu_a_document_costs_not_its_wait_on_a_busy_m
 def test_a_worker_that_stops_using_cpu_is_stopped_and_its_document_retried_next_run():
     pool = ParsePool(workers=1, timeout_seconds=2, memory_limit_mb=4096)
     try:
-        before = {p.pid for p in _workers()}
-        pool.parse(ParseSettings(), _obj("warm.md"), _markdown(1), "C")
-        (worker,) = [p for p in _workers() if p.pid not in before and p.ppid() != os.getpid()]
+        worker = _warm_worker(pool)
 
         def freeze_when_busy() -> None:  # a parser waiting on something that never comes
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline and worker.cpu_percent(0.05) < 20:
-                pass
+            _first_busy(lambda: [worker])
             worker.send_signal(signal.SIGSTOP)
 
         freezer = threading.Thread(target=freeze_when_busy)
@@ -146,12 +193,9 @@ def test_a_worker_that_stops_using_cpu_is_stopped_and_its_document_retried_next_
 
 def test_a_worker_that_dies_is_named_in_the_reason_and_replaced(pool):
     def kill_busy_worker() -> None:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            busy = [p for p in _workers() if p.cpu_percent(0.05) > 20]
-            if busy:
-                busy[0].send_signal(signal.SIGKILL)
-                return
+        busy = _first_busy(_workers)
+        if busy is not None:
+            busy.send_signal(signal.SIGKILL)
 
     killer = threading.Thread(target=kill_busy_worker)
     killer.start()

@@ -88,7 +88,7 @@ class RunningCli:
         )
 
     def kill(self) -> None:
-        """SIGKILL the run (and its parse workers, which share its session)."""
+        """SIGKILL the run's process group (its parse workers die with their forkserver)."""
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()

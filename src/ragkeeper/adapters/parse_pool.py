@@ -26,7 +26,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from ragkeeper.adapters.process_tree import cpu_clock, kill_group, lead_own_group
+from ragkeeper.adapters.process_tree import cpu_clock, die_with_parent, kill_group, lead_own_group
 from ragkeeper.core.sync.parse_clock import WALL_LIMIT_FACTOR, ParseClock, ParseVerdict
 from ragkeeper.errors import ConfigError, ParseStalled, ServiceUnavailable, UnsupportedDocument
 from ragkeeper.models import ParsedDocument, SourceObject
@@ -183,6 +183,7 @@ def _run_worker(connection: Connection, memory_limit_bytes: int) -> None:
     from ragkeeper.adapters import parse_worker
 
     lead_own_group()
+    die_with_parent()
     if not parse_worker.warmed:  # the forkserver did not preload it (started by someone else first)
         parse_worker.warm()
     parse_worker.serve(connection, memory_limit_bytes)

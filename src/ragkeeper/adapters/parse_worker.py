@@ -15,6 +15,7 @@ import time
 from multiprocessing.connection import Connection
 from typing import Any
 
+from ragkeeper.adapters import libc
 from ragkeeper.adapters.parsing import UnstructuredParser, preload_partitioners
 from ragkeeper.errors import UnsupportedDocument, first_line
 from ragkeeper.settings import ParseSettings
@@ -85,18 +86,7 @@ def _return_freed_memory() -> None:
         _malloc_trim(0)
 
 
-def _find_malloc_trim() -> Any:
-    import ctypes
-    import ctypes.util
-
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-    except OSError:
-        return None
-    return getattr(libc, "malloc_trim", None)  # glibc only (not musl, not macOS): else nothing to trim
-
-
-_malloc_trim = _find_malloc_trim()
+_malloc_trim = libc.function("malloc_trim")  # glibc only (not musl, not macOS): else nothing to trim
 
 
 def _resident_bytes() -> int:

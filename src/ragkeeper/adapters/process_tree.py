@@ -2,6 +2,8 @@
 
 A worker leads its own process group (`lead_own_group`), so a converter it started (a document
 converter, an OCR program) is killed with it instead of being orphaned when the worker is stopped.
+Out of its run's group, it no longer dies when that group is killed: it dies with its parent instead
+(`die_with_parent`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,10 @@ from collections.abc import Callable
 
 import psutil
 
+from ragkeeper.adapters import libc
+
+_PR_SET_PDEATHSIG = 1
+
 
 def lead_own_group() -> None:
     """Make the calling process the leader of a new process group (a parse worker).
@@ -21,6 +27,17 @@ def lead_own_group() -> None:
     worker out from under its run's CPU priorities (its nice value would count only inside its session).
     """
     os.setpgid(0, 0)
+
+
+def die_with_parent() -> None:
+    """Have the kernel SIGKILL the calling process when its parent ends (Linux; elsewhere nothing).
+
+    A parse worker's parent is the pool's forkserver, which ends when its run does, however the run
+    ended (a SIGKILL to the run's process group included).
+    """
+    prctl = libc.function("prctl")
+    if prctl is not None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def kill_group(pid: int) -> None:
