@@ -14,11 +14,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import devservices
-import httpx
 import pytest
 
 from ragkeeper.deployments import reindex_trigger
 from tests.e2e.test_sync import _seed, doc
+from tests.support import prefect_api
 from tests.support.cli import start_cli
 from tests.support.index import chunk_identities, state_records
 from tests.support.s3 import minio_client, minio_settings
@@ -54,15 +54,15 @@ def _until(what: str, predicate, timeout: float, logs: list[Path]) -> float:
 def _trigger_created(api_url: str, collection: str) -> bool:
     """Whether the automation that turns `collection`'s change events into reindex runs exists."""
     match = reindex_trigger(collection)["match"]
-    automations = httpx.post(f"{api_url}/automations/filter", json={}, timeout=5).json()
+    automations = prefect_api.post(f"{api_url}/automations/filter", json={}, timeout=5).json()
     return any(a["enabled"] and a["trigger"].get("match") == match for a in automations)
 
 
 def _flow_run_counts(api_url: str, since: str) -> dict[str, int]:
     """Flow runs by flow name, of those started after `since` (the server is shared with other tests)."""
     body = {"limit": 200, "flow_runs": {"start_time": {"after_": since}}}
-    response = httpx.post(f"{api_url}/flow_runs/filter", json=body, timeout=10)
-    flows = httpx.post(f"{api_url}/flows/filter", json={}, timeout=10).json()
+    response = prefect_api.post(f"{api_url}/flow_runs/filter", json=body)
+    flows = prefect_api.post(f"{api_url}/flows/filter", json={}).json()
     names = {flow["id"]: flow["name"] for flow in flows}
     counts: dict[str, int] = {}
     for run in response.json():

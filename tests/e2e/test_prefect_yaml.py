@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.conftest import CORPUS, REPO
+from tests.support import prefect_api
 from tests.support.index import chunk_identities
 
 pytestmark = pytest.mark.e2e
@@ -38,12 +38,12 @@ def deployments_removed_afterwards(prefect_server) -> Iterator[None]:
     and runs of a deployment first made by `prefect deploy` (no `path`) crash loading their flow."""
     yield
     for name in DEPLOYMENTS:
-        found = httpx.get(f"{prefect_server.url}/deployments/name/{name}", timeout=10)
+        found = prefect_api.get(f"{prefect_server.url}/deployments/name/{name}")
         if found.status_code == 200:
             deployment_id = found.json()["id"]
             owned = f"{prefect_server.url}/automations/owned-by/prefect.deployment.{deployment_id}"
-            httpx.delete(owned, timeout=10).raise_for_status()
-            httpx.delete(f"{prefect_server.url}/deployments/{deployment_id}", timeout=10).raise_for_status()
+            prefect_api.delete(owned).raise_for_status()
+            prefect_api.delete(f"{prefect_server.url}/deployments/{deployment_id}").raise_for_status()
 
 
 def test_prefect_deploy_creates_the_deployments_and_a_worker_runs_them(
@@ -68,9 +68,7 @@ def test_prefect_deploy_creates_the_deployments_and_a_worker_runs_them(
     assert deployed.returncode == 0, deployed.stdout[-3000:] + deployed.stderr[-3000:]
 
     api = prefect_server.url
-    deployments = {
-        name: httpx.get(f"{api}/deployments/name/{name}", timeout=10).json() for name in DEPLOYMENTS
-    }
+    deployments = {name: prefect_api.get(f"{api}/deployments/name/{name}").json() for name in DEPLOYMENTS}
     assert {name: d["work_pool_name"] for name, d in deployments.items()} == {
         **dict.fromkeys(DEPLOYMENTS[:5], pool),
         "train-style-model/gpu": f"{pool}-gpu",
@@ -78,7 +76,7 @@ def test_prefect_deploy_creates_the_deployments_and_a_worker_runs_them(
     assert deployments["ingest/scheduled"]["schedules"][0]["schedule"]["cron"] == "0 * * * *"
     assert deployments["reindex/on-change"]["schedules"] == []
     assert deployments["evaluate/scheduled"]["schedules"][0]["schedule"]["cron"] == "0 5 * * *"
-    automations = httpx.post(f"{api}/automations/filter", json={}, timeout=10).json()
+    automations = prefect_api.post(f"{api}/automations/filter", json={}).json()
     reindex_id = deployments["reindex/on-change"]["id"]
     triggers = [
         a["trigger"]
@@ -91,7 +89,7 @@ def test_prefect_deploy_creates_the_deployments_and_a_worker_runs_them(
     assert run.returncode == 0, run.stdout + run.stderr
     worked = _prefect("worker", "start", "--pool", pool, "--run-once", env=env, timeout=300)
     assert worked.returncode == 0, worked.stdout[-3000:] + worked.stderr[-3000:]
-    runs = httpx.post(
+    runs = prefect_api.post(
         f"{api}/flow_runs/filter",
         json={
             "deployments": {"id": {"any_": [deployments["ingest/scheduled"]["id"]]}},

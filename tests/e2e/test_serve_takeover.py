@@ -6,10 +6,10 @@ import time
 import uuid
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
 from tests.conftest import CORPUS
+from tests.support import prefect_api
 from tests.support.cli import run_cli, start_cli
 
 pytestmark = pytest.mark.e2e
@@ -19,7 +19,7 @@ NOT_SOON = "0 0 1 1 *"
 
 
 def _deployment(api: str, name: str) -> dict | None:
-    found = httpx.get(f"{api}/deployments/name/{name}", timeout=10)
+    found = prefect_api.get(f"{api}/deployments/name/{name}")
     return found.json() if found.status_code == 200 else None
 
 
@@ -27,8 +27,8 @@ def _remove(api: str) -> None:
     for name in DEPLOYMENTS:
         deployment = _deployment(api, name)
         if deployment:
-            httpx.delete(f"{api}/automations/owned-by/prefect.deployment.{deployment['id']}", timeout=10)
-            httpx.delete(f"{api}/deployments/{deployment['id']}", timeout=10).raise_for_status()
+            prefect_api.delete(f"{api}/automations/owned-by/prefect.deployment.{deployment['id']}")
+            prefect_api.delete(f"{api}/deployments/{deployment['id']}").raise_for_status()
 
 
 @pytest.fixture
@@ -37,17 +37,17 @@ def deployed_on_a_pool(prefect_server) -> Iterator[str]:
     api = prefect_server.url
     _remove(api)
     pool = f"pool-{uuid.uuid4().hex[:8]}"
-    httpx.post(f"{api}/work_pools/", json={"name": pool, "type": "process"}, timeout=10).raise_for_status()
+    prefect_api.post(f"{api}/work_pools/", json={"name": pool, "type": "process"}).raise_for_status()
     for name in DEPLOYMENTS:
         flow, deployment = name.split("/")
-        flow_id = httpx.post(f"{api}/flows/", json={"name": flow}, timeout=10).json()["id"]
+        flow_id = prefect_api.post(f"{api}/flows/", json={"name": flow}).json()["id"]
         body = {
             "name": deployment,
             "flow_id": flow_id,
             "work_pool_name": pool,
             "entrypoint": f"ragkeeper.flows.{flow}.{flow}",
         }
-        httpx.post(f"{api}/deployments/", json=body, timeout=10).raise_for_status()
+        prefect_api.post(f"{api}/deployments/", json=body).raise_for_status()
     yield pool
     _remove(api)
 
@@ -92,10 +92,10 @@ def test_serve_take_over_replaces_them_and_their_runs_work(
             raise AssertionError(f"serve did not take the deployments over\n{log.read_text()[-3000:]}")
         ingest = _deployment(api, "ingest/scheduled")
         assert ingest is not None
-        run = httpx.post(f"{api}/deployments/{ingest['id']}/create_flow_run", json={}, timeout=10).json()
+        run = prefect_api.post(f"{api}/deployments/{ingest['id']}/create_flow_run", json={}).json()
         state = None
         while time.monotonic() < deadline + 180:
-            state = httpx.get(f"{api}/flow_runs/{run['id']}", timeout=10).json()["state"]
+            state = prefect_api.get(f"{api}/flow_runs/{run['id']}").json()["state"]
             if state["type"] in ("COMPLETED", "FAILED", "CRASHED"):
                 break
             time.sleep(1)

@@ -11,10 +11,10 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.conftest import REPO
+from tests.support import prefect_api
 from tests.support.cli import run_cli
 from tests.support.s3 import minio_settings
 from tests.support.style_datasets import example, jsonl
@@ -108,9 +108,9 @@ def trainer_env(prefect_server, minio, s3_client, bucket, tmp_path) -> Iterator[
 
 
 def flow_runs(api: str) -> list[dict]:
-    found = httpx.get(f"{api}/deployments/name/train-style-model/gpu", timeout=10).json()
+    found = prefect_api.get(f"{api}/deployments/name/train-style-model/gpu").json()
     body = {"deployments": {"id": {"any_": [found["id"]]}}}
-    return httpx.post(f"{api}/flow_runs/filter", json=body, timeout=10).json()
+    return prefect_api.post(f"{api}/flow_runs/filter", json=body).json()
 
 
 def models(env: dict[str, str]) -> list[dict]:
@@ -138,7 +138,7 @@ def check_first_version(env, api, s3_client, bucket) -> dict:
     assert any("valid_loss" in s for s in per_step["steps"])
     assert v1["metrics"]["valid_loss"] < 6.0 and v1["metrics"]["format_pass_rate"] == 1.0
     print("v1 metrics", json.dumps(v1["metrics"]))
-    artifacts = httpx.post(f"{api}/artifacts/filter", json={}, timeout=30).json()
+    artifacts = prefect_api.post(f"{api}/artifacts/filter", json={}, timeout=30).json()
     keys = {a["key"] for a in artifacts if a["flow_run_id"] == run["id"]}
     assert {"training-tone-loss-curve", "training-tone-metrics"} <= keys
     return v1
@@ -155,7 +155,7 @@ def check_rejected(env, api, v1: dict) -> dict:
     assert "worse than the current model" in v2["evaluation"]
     print("v2 metrics", json.dumps(v2["metrics"]))
     body = {"filter": {"resource": {"id": ["ragkeeper.dataset.tone"]}}}
-    events = httpx.post(f"{api}/events/filter", json=body, timeout=30).json()["events"]
+    events = prefect_api.post(f"{api}/events/filter", json=body, timeout=30).json()["events"]
     assert "ragkeeper.finetune.rejected" in {e["event"] for e in events}
     return v2
 

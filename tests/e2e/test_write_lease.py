@@ -6,7 +6,6 @@ write lease while slow embeddings (the stand-in answers after a delay) keep it b
 
 import time
 
-import httpx
 import pytest
 
 from ragkeeper.adapters.weaviate.runs import WeaviateRunLog
@@ -14,13 +13,14 @@ from ragkeeper.adapters.weaviate.store import WeaviateStore
 from ragkeeper.settings import load_settings
 from ragkeeper.tasks.write_lease import lease_name
 from tests.e2e.test_sync import _seed
+from tests.support import prefect_api
 from tests.support.cli import run_cli, start_cli
 
 pytestmark = pytest.mark.e2e
 
 
 def _active_slots(api_url: str, name: str) -> int:
-    response = httpx.get(f"{api_url}/v2/concurrency_limits/{name}", timeout=5)
+    response = prefect_api.get(f"{api_url}/v2/concurrency_limits/{name}", timeout=5)
     return response.json().get("active_slots", 0) if response.status_code == 200 else 0
 
 
@@ -116,7 +116,7 @@ def test_a_widened_or_disabled_lease_is_repaired_so_two_runs_never_write_at_once
     finally:
         if first.poll() is None:
             first.kill()
-    limit = httpx.get(
+    limit = prefect_api.get(
         f"{prefect_server.url}/v2/concurrency_limits/{lease_name(weaviate_env)}", timeout=5
     ).json()
     assert (limit["limit"], limit["active"]) == (1, True)

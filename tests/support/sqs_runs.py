@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
+from tests.support import prefect_api
 
 
 def create_deployment(api_url: str, flow: str = "reindex", name: str = "on-change") -> str:
     """Register `flow/name` (not served: its runs stay scheduled, which is all these tests look at)."""
-    flow_id = httpx.post(f"{api_url}/flows/", json={"name": flow}, timeout=10).json()["id"]
+    flow_id = prefect_api.post(f"{api_url}/flows/", json={"name": flow}).json()["id"]
     body = {"name": name, "flow_id": flow_id, "entrypoint": "ragkeeper.flows.reindex:reindex"}
-    response = httpx.post(f"{api_url}/deployments/", json=body, timeout=10)
+    response = prefect_api.post(f"{api_url}/deployments/", json=body)
     response.raise_for_status()
     return response.json()["id"]
 
@@ -19,7 +19,7 @@ def create_deployment(api_url: str, flow: str = "reindex", name: str = "on-chang
 def runs_of(api_url: str, deployment_id: str) -> list[dict[str, Any]]:
     """Every flow run of the deployment, oldest first."""
     body = {"deployments": {"id": {"any_": [deployment_id]}}, "sort": "EXPECTED_START_TIME_ASC", "limit": 200}
-    response = httpx.post(f"{api_url}/flow_runs/filter", json=body, timeout=10)
+    response = prefect_api.post(f"{api_url}/flow_runs/filter", json=body)
     response.raise_for_status()
     return response.json()
 
