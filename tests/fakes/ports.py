@@ -9,6 +9,7 @@ unstructured and Great Expectations are tested for real elsewhere.
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -129,77 +130,90 @@ class CountingEmbedder:
 class MemoryStore:
     """A VectorStore in a dict; chunks whose text contains `loses` are silently lost (a lossy sink).
 
-    Write tasks run in threads side by side: reads iterate over a snapshot of the dict.
+    Write tasks run in threads side by side, and a test may read while they write: every method holds
+    one lock (iterating over a copy is not enough: a garbage collection mid-copy can switch threads).
     """
 
     objects: dict[str, tuple[dict[str, Any], tuple[float, ...]]] = field(default_factory=dict)
     upserts: int = 0
     loses: str | None = None
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
 
     def ensure_collection(self, dimensions: int) -> None:
         pass
 
     def upsert(self, chunks: Sequence[EmbeddedChunk]) -> int:
-        for chunk in chunks:
-            self.upserts += 1
-            if self.loses is not None and self.loses in chunk.chunk.text:
-                continue
-            self.objects[chunk.chunk.id] = (
-                chunk_properties(chunk.chunk, chunk.model_id, chunk.embedded_hash),
-                tuple(chunk.vector),  # a copy, as Weaviate keeps its own
-            )
+        with self._lock:
+            for chunk in chunks:
+                self.upserts += 1
+                if self.loses is not None and self.loses in chunk.chunk.text:
+                    continue
+                self.objects[chunk.chunk.id] = (
+                    chunk_properties(chunk.chunk, chunk.model_id, chunk.embedded_hash),
+                    tuple(chunk.vector),  # a copy, as Weaviate keeps its own
+                )
         return len(chunks)
 
     def search(self, request: SearchRequest, vector: Sequence[float] | None = None) -> list[SearchHit]:
         return []
 
     def count(self) -> int:
-        return len(self.objects)
+        with self._lock:
+            return len(self.objects)
 
     def ids_for_source(self, source_uri: str) -> set[str]:
-        return {i for i, (p, _) in list(self.objects.items()) if p["source_uri"] == source_uri}
+        with self._lock:
+            return {i for i, (p, _) in self.objects.items() if p["source_uri"] == source_uri}
 
     def chunk_ids_by_source(self) -> dict[str, set[str]]:
         grouped: dict[str, set[str]] = {}
-        for i, (p, _) in list(self.objects.items()):
-            grouped.setdefault(p["source_uri"], set()).add(i)
+        with self._lock:
+            for i, (p, _) in self.objects.items():
+                grouped.setdefault(p["source_uri"], set()).add(i)
         return grouped
 
     def embedding_model(self) -> str | None:
-        return next((p["embedding_model"] for p, _ in list(self.objects.values())), None)
+        with self._lock:
+            return next((p["embedding_model"] for p, _ in self.objects.values()), None)
 
     def fetch_stored(self, ids: Collection[str]) -> dict[str, StoredChunk]:
-        return {
-            i: StoredChunk(vector, p["embedding_model"], {**p})
-            for i, (p, vector) in list(self.objects.items())
-            if i in ids
-        }
+        with self._lock:
+            return {
+                i: StoredChunk(vector, p["embedding_model"], {**p})
+                for i, (p, vector) in self.objects.items()
+                if i in ids
+            }
 
     def count_ids(self, ids: Collection[str]) -> int:
-        return sum(1 for i in ids if i in self.objects)
+        with self._lock:
+            return sum(1 for i in ids if i in self.objects)
 
     def delete_source(self, source_uri: str, keep_ids: Collection[str] = ()) -> int:
-        return self.delete_ids(self.ids_for_source(source_uri) - set(keep_ids))
+        with self._lock:
+            return self.delete_ids(self.ids_for_source(source_uri) - set(keep_ids))
 
     def delete_ids(self, ids: Collection[str]) -> int:
-        doomed = [i for i in ids if i in self.objects]
-        for i in doomed:
-            del self.objects[i]
+        with self._lock:
+            doomed = [i for i in ids if i in self.objects]
+            for i in doomed:
+                del self.objects[i]
         return len(doomed)
 
     def repeated_texts(self, limit: int = 100) -> tuple[int, list[RepeatedText]]:
         documents: dict[str, set[str]] = {}
         chunks: dict[str, int] = {}
         texts: dict[str, str] = {}
-        for p, _ in list(self.objects.values()):
-            documents.setdefault(p["content_hash"], set()).add(p["source_uri"])
-            chunks[p["content_hash"]] = chunks.get(p["content_hash"], 0) + 1
-            texts[p["content_hash"]] = p["text"]
+        with self._lock:
+            for p, _ in self.objects.values():
+                documents.setdefault(p["content_hash"], set()).add(p["source_uri"])
+                chunks[p["content_hash"]] = chunks.get(p["content_hash"], 0) + 1
+                texts[p["content_hash"]] = p["text"]
+            total = len(self.objects)
         ranked = sorted(documents, key=lambda h: -len(documents[h]))[:limit]
         found = [
             RepeatedText(h, len(documents[h]), chunks[h], texts[h]) for h in ranked if len(documents[h]) > 1
         ]
-        return len(self.objects), found
+        return total, found
 
     def version(self) -> str:
         return "memory"
@@ -210,28 +224,34 @@ class MemoryStore:
 
 @dataclass
 class MemoryStates:
-    """A StateStore in a dict."""
+    """A StateStore in a dict, behind one lock (write tasks record states from several threads)."""
 
     states: dict[str, IndexedState] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def ensure(self) -> None:
         pass
 
     def load(self) -> list[IndexedState]:
-        return list(self.states.values())
+        with self._lock:
+            return list(self.states.values())
 
     def get(self, uris: Iterable[str]) -> dict[str, IndexedState]:
-        return {uri: self.states[uri] for uri in uris if uri in self.states}
+        with self._lock:
+            return {uri: self.states[uri] for uri in uris if uri in self.states}
 
     def with_status(self, status: str) -> list[IndexedState]:
-        return [state for state in self.states.values() if state.status == status]
+        with self._lock:
+            return [state for state in self.states.values() if state.status == status]
 
     def put(self, states: Sequence[IndexedState]) -> None:
-        self.states.update((s.uri, s) for s in states)
+        with self._lock:
+            self.states.update((s.uri, s) for s in states)
 
     def delete(self, uris: Iterable[str]) -> None:
-        for uri in uris:
-            self.states.pop(uri, None)
+        with self._lock:
+            for uri in uris:
+                self.states.pop(uri, None)
 
 
 @dataclass
