@@ -72,13 +72,13 @@ demo: install ## Ingest examples/corpus into Weaviate Embedded, run a sample que
 	RAGKEEPER_WEAVIATE__EMBEDDED_DATA_DIR=$(DEMO_DATA)/weaviate $(BIN)/ragkeeper query "$(DEMO_QUERY)" --limit 3
 	RAGKEEPER_WEAVIATE__EMBEDDED_DATA_DIR=$(DEMO_DATA)/weaviate $(BIN)/ragkeeper eval --questions examples/questions.jsonl
 
-test: install install-ml services ## Run the whole suite: unit, integration, e2e, faults in .venv; the `ml` tests in .venv-ml beside them
+test: install services ## Run the whole suite: unit, integration, e2e, faults in .venv; .venv-ml built and the `ml` tests run in it beside them
 	@# The ml tests (CPU-bound training and embedding) run beside the rest, which mostly waits on services
-	@# and leases; their output follows the main suite's. Either failing fails the target; an interrupted
-	@# run stops them too.
+	@# and leases; so does building .venv-ml (minutes on a fresh machine), which only they need. Their
+	@# output follows the main suite's. Either failing fails the target; an interrupted run stops them too.
 	@mkdir -p .test-logs
-	@echo "ml tests: running beside the others, output in .test-logs/ml.log"
-	@$(BIN_ML)/pytest -m ml >.test-logs/ml.log 2>&1 & ml=$$!; \
+	@echo "ml tests: .venv-ml built and the ml tests run beside the others, output in .test-logs/ml.log"
+	@{ $(MAKE) --no-print-directory install-ml && exec $(BIN_ML)/pytest -m ml; } >.test-logs/ml.log 2>&1 & ml=$$!; \
 	  trap 'kill $$ml 2>/dev/null || true' EXIT; trap 'exit 130' INT TERM; \
 	  rest=0; $(BIN)/pytest -m "not ml" -n $(TEST_WORKERS) --dist loadfile || rest=$$?; \
 	  ml_status=0; wait $$ml || ml_status=$$?; \
