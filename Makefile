@@ -25,6 +25,9 @@ TEST_WORKERS ?= 3
 PEER_VENV ?= .venv-peer
 PEER_STAMP := $(PEER_VENV)/.installed
 PEER_LOCK := benchmarks/peer/requirements.lock
+# make under another name: a recipe line naming $(MAKE) itself is run even by `make -n`, and the
+# `test` recipe (which builds .venv-ml with it) would then run the suite when asked only for its plan.
+SUBMAKE = $(MAKE) --no-print-directory
 
 # Quiet, offline-friendly defaults for every target (each can be overridden from the environment).
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
@@ -78,8 +81,8 @@ test: install services ## Run the whole suite: unit, integration, e2e, faults in
 	@# output follows the main suite's. Either failing fails the target; an interrupted run stops them too.
 	@mkdir -p .test-logs
 	@echo "ml tests: .venv-ml built and the ml tests run beside the others, output in .test-logs/ml.log"
-	@{ $(MAKE) --no-print-directory install-ml && exec $(BIN_ML)/pytest -m ml; } >.test-logs/ml.log 2>&1 & ml=$$!; \
-	  trap 'kill $$ml 2>/dev/null || true' EXIT; trap 'exit 130' INT TERM; \
+	@{ $(SUBMAKE) install-ml && exec $(BIN_ML)/pytest -m ml; } >.test-logs/ml.log 2>&1 & ml=$$!; \
+	  trap 'pkill -TERM -P $$ml 2>/dev/null; kill $$ml 2>/dev/null || true' EXIT; trap 'exit 130' INT TERM; \
 	  rest=0; $(BIN)/pytest -m "not ml" -n $(TEST_WORKERS) --dist loadfile || rest=$$?; \
 	  ml_status=0; wait $$ml || ml_status=$$?; \
 	  echo "---- ml tests (.venv-ml) ----"; cat .test-logs/ml.log; \
