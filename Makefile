@@ -82,7 +82,7 @@ test: install services ## Run the whole suite: unit, integration, e2e, faults in
 	@mkdir -p .test-logs
 	@echo "ml tests: .venv-ml built and the ml tests run beside the others, output in .test-logs/ml.log"
 	@{ $(SUBMAKE) install-ml && exec $(BIN_ML)/pytest -m ml; } >.test-logs/ml.log 2>&1 & ml=$$!; \
-	  trap 'pkill -TERM -P $$ml 2>/dev/null; kill $$ml 2>/dev/null || true' EXIT; trap 'exit 130' INT TERM; \
+	  trap '{ pkill -TERM -P $$ml; kill $$ml; } 2>/dev/null || true' EXIT; trap 'exit 130' INT TERM; \
 	  rest=0; $(BIN)/pytest -m "not ml" -n $(TEST_WORKERS) --dist loadfile || rest=$$?; \
 	  ml_status=0; wait $$ml || ml_status=$$?; \
 	  echo "---- ml tests (.venv-ml) ----"; cat .test-logs/ml.log; \
