@@ -7,6 +7,7 @@ and how many documents it holds at once. Prefect is real (its test harness).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import pytest
@@ -173,3 +174,26 @@ def test_the_stream_holds_a_bounded_number_of_documents_whatever_the_corpus(inde
         ingest_settings.parse_concurrency + ingest_settings.write_concurrency
     ) * ingest_settings.objects_per_task + 2 * settings.quality.documents_per_validation
     assert max(held) <= bound, (max(held), bound)
+
+
+def test_writing_starts_before_a_whole_validation_group_is_parsed(index):
+    index.source.files.update(_docs(60))  # fewer than one group (documents_per_validation, 100)
+    parsed_at_first_write: list[int] = []
+    parse, upsert = index.parser.parse, index.store.upsert
+
+    def slow_parse(obj, data, collection):
+        time.sleep(0.05)  # parsing is the slow stage, as it is on real documents
+        return parse(obj, data, collection)
+
+    def upsert_and_note(chunks):
+        if not parsed_at_first_write:
+            parsed_at_first_write.append(index.parser.parsed)
+        return upsert(chunks)
+
+    index.parser.parse = slow_parse  # type: ignore[method-assign]
+    index.store.upsert = upsert_and_note  # type: ignore[method-assign]
+    summary = index.ingest()
+
+    assert summary.chunks_confirmed == 180
+    # The embedding API and Weaviate get work while the rest is parsing, not after it.
+    assert parsed_at_first_write[0] < 60, parsed_at_first_write

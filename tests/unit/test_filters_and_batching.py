@@ -1,7 +1,7 @@
 import pytest
 
 from ragkeeper.adapters.storage.filters import key_selected
-from ragkeeper.core.batching import batched
+from ragkeeper.core.batching import batched, ramped
 
 
 @pytest.mark.parametrize(
@@ -24,3 +24,13 @@ def test_batched_covers_everything_in_order():
     assert list(batched([], 3)) == []
     with pytest.raises(ValueError):
         list(batched([1], 0))
+
+
+def test_ramped_batches_start_small_then_keep_the_size_and_cover_everything_in_order():
+    sizes = [len(b) for b in ramped(list(range(40)), 8)]
+    assert sizes == [1, 2, 4, 8, 8, 8, 8, 1]
+    assert [x for b in ramped(list(range(40)), 8) for x in b] == list(range(40))
+    assert [len(b) for b in ramped(list(range(5)), 1)] == [1] * 5
+    assert list(ramped([], 3)) == []
+    with pytest.raises(ValueError):
+        list(ramped([1], 0))

@@ -9,6 +9,8 @@ package (a ragkeeper dependency) ships cl100k_base as a tiktoken plugin register
 from __future__ import annotations
 
 import functools
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -48,5 +50,25 @@ def count_tokens(text: str) -> int:
 
 
 def count_tokens_batch(texts: Sequence[str]) -> list[int]:
-    """Tokens of each text, in order (tiktoken encodes the batch on several threads)."""
-    return [len(tokens) for tokens in encoding().encode_ordinary_batch(list(texts))]
+    """Tokens of each text, in order (tiktoken encodes the batch on several threads).
+
+    The counts of the last `_REMEMBERED` texts are kept: a write task reports the tokens of the
+    texts its embedder has just counted to cut them into requests, and counting is not free
+    (about 3 CPU seconds for the 14,479 chunks of the Debian-docs bench).
+    """
+    with _counted_lock:
+        known = {text: _counted[text] for text in texts if text in _counted}
+    new = list({text: None for text in texts if text not in known})
+    if new:
+        counts = [len(tokens) for tokens in encoding().encode_ordinary_batch(new)]
+        known.update(zip(new, counts, strict=True))
+        with _counted_lock:
+            _counted.update(zip(new, counts, strict=True))
+            while len(_counted) > _REMEMBERED:
+                _counted.popitem(last=False)
+    return [known[text] for text in texts]
+
+
+_REMEMBERED = 8192
+_counted: OrderedDict[str, int] = OrderedDict()
+_counted_lock = threading.Lock()

@@ -3,12 +3,13 @@
 Parse tasks (reading and parsing a batch of objects in the parse pool) and write tasks (embed and
 write a batch of accepted documents) are submitted to the task runner; the gate (Great Expectations
 over a group of `quality.documents_per_validation` parsed documents) runs in a thread of the run's
-own process, where the quality settings and Data Docs live. The stream takes each one back as soon
-as it finishes, whichever it is, so a slow batch, a validation or a write never stops parsing: at
-most `ingest.parse_concurrency` parse tasks, one validation and `ingest.write_concurrency` write
-tasks are in flight. Parsing pauses while two groups' worth of documents wait to be gated or
-written, so at any moment the run holds a bounded number of documents, whatever the size of the
-corpus.
+own process, where the quality settings and Data Docs live; while no write is waiting it takes
+what there is, so writing starts with the first parsed documents (`core.sync.gate_groups`; the
+first parse batches are small for the same reason). The stream takes each one back as soon as it
+finishes, whichever it is, so a slow batch, a validation or a write never stops parsing: at most
+`ingest.parse_concurrency` parse tasks, one validation and `ingest.write_concurrency` write tasks
+are in flight. Parsing pauses while two groups' worth of documents wait to be gated or written, so
+at any moment the run holds a bounded number of documents, whatever the size of the corpus.
 
 The failure-share guard (`core.sync.guard`) watches every parse and gate outcome; once it trips,
 nothing more is submitted, the writes already in flight finish (they hold gated, good data), and
@@ -29,11 +30,13 @@ from typing import Any, TypeVar
 
 from prefect.futures import PrefectFuture
 from prefect.task_runners import TaskRunner
+from prefect.utilities.annotations import quote
 
-from ragkeeper import progress
-from ragkeeper.core.batching import batched
+from ragkeeper import progress, runtime
+from ragkeeper.core.batching import batched, ramped
 from ragkeeper.core.quality.report import merge_quality_reports
 from ragkeeper.core.quality.verdicts import judge
+from ragkeeper.core.sync.gate_groups import gate_group_size
 from ragkeeper.core.sync.guard import FailureGuard
 from ragkeeper.errors import first_line
 from ragkeeper.models import (
@@ -121,8 +124,10 @@ class _Stream:
 
     def run(self, objects: Sequence[SourceObject]) -> StreamResult:
         progress.start("parse", len(objects))
-        batches = deque(batched(objects, self._settings.ingest.objects_per_task))
+        batches = deque(ramped(objects, self._settings.ingest.objects_per_task))
         with self._gate_thread:
+            if batches:  # Great Expectations takes seconds to import: meanwhile the first batches parse
+                self._gate_thread.submit(runtime.quality_gate, self._settings)
             try:
                 while True:
                     self._submit_writes()
@@ -150,7 +155,7 @@ class _Stream:
                 return
             batch = batches.popleft()
             self._parsing.append(
-                self._track(self._runner.submit(parse_batch, {"settings": self._settings, "batch": batch}))
+                self._track(self._runner.submit(parse_batch, _as_is(settings=self._settings, batch=batch)))
             )
 
     def _backed_up(self) -> bool:
@@ -163,14 +168,20 @@ class _Stream:
 
     def _submit_gate(self, *, final: bool) -> None:
         """Gate the next group (one validation at a time); `final`: the last, smaller group too."""
-        per_group = self._settings.quality.documents_per_validation
         if self._gating or not self._to_gate or self._guard.stopping:
             return
-        if len(self._to_gate) < per_group and not final:
+        size = gate_group_size(
+            len(self._to_gate),
+            per_group=self._settings.quality.documents_per_validation,
+            writers_idle=not self._to_write and len(self._writing) < self._settings.ingest.write_concurrency,
+            final=final,
+        )
+        if not size:
             return
-        group, self._to_gate = self._to_gate[:per_group], self._to_gate[per_group:]
+        group, self._to_gate = self._to_gate[:size], self._to_gate[size:]
         self._gating_documents = len(group)
-        self._gating.append(self._track(self._in_gate_thread(validate_batch, self._settings, group)))
+        gate = self._in_gate_thread(validate_batch, quote(self._settings), quote(group))
+        self._gating.append(self._track(gate))
 
     def _publish_quality_report(self) -> None:
         try:
@@ -192,12 +203,12 @@ class _Stream:
             chunks = sum(len(doc.chunks) for doc in batch)
             progress.start("embed", chunks)
             progress.start("write", chunks)
-            parameters: dict[str, Any] = {"settings": self._settings, "batch": batch}
             if self._config_hash is None:
-                self._writing.append(self._track(self._runner.submit(estimate_batch, parameters)))
+                future = self._runner.submit(estimate_batch, _as_is(settings=self._settings, batch=batch))
             else:
-                parameters["config_hash"] = self._config_hash
-                self._writing.append(self._track(self._runner.submit(write_batch, parameters)))
+                parameters = _as_is(settings=self._settings, batch=batch, config_hash=self._config_hash)
+                future = self._runner.submit(write_batch, parameters)
+            self._writing.append(self._track(future))
 
     def _take(self, future: Any) -> None:
         if future in self._parsing:
@@ -238,3 +249,12 @@ class _Stream:
             )
         else:
             self._result.written += outcome
+
+
+def _as_is(**parameters: Any) -> dict[str, Any]:
+    """Task parameters Prefect passes as they are.
+
+    Prefect otherwise walks every parameter, object by object, looking for futures to wait on: a
+    batch of parsed documents and the settings are thousands of objects, walked twice per task.
+    """
+    return {name: quote(value) for name, value in parameters.items()}
