@@ -31,7 +31,12 @@ def test_new_model_builds_a_new_generation_and_readers_switch_only_when_it_is_co
     # A run with another model is killed mid-build: readers still see the complete old generation.
     monkeypatch.setenv("RAGKEEPER_EMBED__DIMENSIONS", "96")
     monkeypatch.setenv("RAGKEEPER_INGEST__OBJECTS_PER_TASK", "1")
-    env = {"PREFECT_API_URL": prefect_server.url, "RAGKEEPER_FAULT_KILL_AT": "after-state:2"}
+    env = {
+        "PREFECT_API_URL": prefect_server.url,
+        "RAGKEEPER_FAULT_KILL_AT": "after-state:2",
+        # One write at a time: exactly two documents are done when it dies, and no third is half-written.
+        "RAGKEEPER_INGEST__WRITE_CONCURRENCY": "1",
+    }
     assert run_cli("ingest", source, env=env).returncode == -9
     assert serving_collection(weaviate_client, weaviate_env) == blue
     assert chunk_identities(weaviate_client, weaviate_env) == before

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from prefect.futures import PrefectFuture
-from prefect.task_runners import TaskRunner
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from prefect.utilities.annotations import quote
 
 from ragkeeper import progress, runtime
@@ -154,9 +154,7 @@ class _Stream:
                 batches.clear()
                 return
             batch = batches.popleft()
-            self._parsing.append(
-                self._track(self._runner.submit(parse_batch, _as_is(settings=self._settings, batch=batch)))
-            )
+            self._parsing.append(self._track(self._runner.submit(parse_batch, self._parameters(batch))))
 
     def _backed_up(self) -> bool:
         """Whether two groups' worth of parsed documents wait for the gate or for a write.
@@ -204,11 +202,24 @@ class _Stream:
             progress.start("embed", chunks)
             progress.start("write", chunks)
             if self._config_hash is None:
-                future = self._runner.submit(estimate_batch, _as_is(settings=self._settings, batch=batch))
+                future = self._runner.submit(estimate_batch, self._parameters(batch))
             else:
-                parameters = _as_is(settings=self._settings, batch=batch, config_hash=self._config_hash)
-                future = self._runner.submit(write_batch, parameters)
+                future = self._runner.submit(
+                    write_batch, self._parameters(batch, config_hash=self._config_hash)
+                )
             self._writing.append(self._track(future))
+
+    def _parameters(self, batch: Sequence[Any], **more: Any) -> dict[str, Any]:
+        """A batch task's parameters, which Prefect passes as they are when the task runs in a thread.
+
+        Prefect otherwise walks every parameter, object by object, looking for futures to wait on:
+        a batch of parsed documents and the settings are thousands of objects, walked twice per
+        task. Dask turns the annotation (a named tuple) into a plain tuple, so there it is left out.
+        """
+        parameters = {"settings": self._settings, "batch": batch, **more}
+        if not isinstance(self._runner, ThreadPoolTaskRunner):
+            return parameters
+        return {name: quote(value) for name, value in parameters.items()}
 
     def _take(self, future: Any) -> None:
         if future in self._parsing:
@@ -249,12 +260,3 @@ class _Stream:
             )
         else:
             self._result.written += outcome
-
-
-def _as_is(**parameters: Any) -> dict[str, Any]:
-    """Task parameters Prefect passes as they are.
-
-    Prefect otherwise walks every parameter, object by object, looking for futures to wait on: a
-    batch of parsed documents and the settings are thousands of objects, walked twice per task.
-    """
-    return {name: quote(value) for name, value in parameters.items()}
