@@ -24,8 +24,11 @@ if TYPE_CHECKING:
     from ragkeeper.core.sync.generations import GenerationRecord
 
 T = TypeVar("T")
-_lock = threading.RLock()  # re-entrant: the state store is built from the shared vector store
+_lock = threading.Lock()  # guards the two dicts, never held while an instance is built
 _instances: dict[tuple[str, str], Any] = {}
+# One lock per instance being built: building one (importing Great Expectations takes seconds) must
+# not hold up the threads asking for others; re-entrant as the state store is built from the store.
+_building: dict[tuple[str, str], threading.RLock] = {}
 
 
 def _identity(settings: Settings) -> str:
@@ -40,9 +43,17 @@ def _identity(settings: Settings) -> str:
 def _shared(kind: str, settings: Settings, build: Callable[[Settings], T]) -> T:
     key = (kind, _identity(settings))
     with _lock:
-        if key not in _instances:
-            _instances[key] = build(settings)
-        return _instances[key]
+        if key in _instances:
+            return _instances[key]
+        building = _building.setdefault(key, threading.RLock())
+    with building:
+        with _lock:
+            if key in _instances:  # built by another thread meanwhile
+                return _instances[key]
+        instance = build(settings)
+        with _lock:
+            _instances[key] = instance
+        return instance
 
 
 def source(settings: Settings) -> ObjectSource:

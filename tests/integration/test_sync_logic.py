@@ -176,7 +176,13 @@ def test_the_stream_holds_a_bounded_number_of_documents_whatever_the_corpus(inde
     assert max(held) <= bound, (max(held), bound)
 
 
-def test_writing_starts_before_a_whole_validation_group_is_parsed(index):
+@pytest.mark.parametrize("override_suite", [False, True])
+def test_writing_starts_before_a_whole_validation_group_is_parsed(
+    index, monkeypatch, tmp_path, override_suite
+):
+    if override_suite:  # its expectations may judge a whole group: groups stay whole
+        (tmp_path / "suite.json").write_text('{"document": [], "chunk": []}')
+        monkeypatch.setenv("RAGKEEPER_QUALITY__SUITE_OVERRIDE_FILE", str(tmp_path / "suite.json"))
     index.source.files.update(_docs(60))  # fewer than one group (documents_per_validation, 100)
     parsed_at_first_write: list[int] = []
     parse, upsert = index.parser.parse, index.store.upsert
@@ -195,5 +201,7 @@ def test_writing_starts_before_a_whole_validation_group_is_parsed(index):
     summary = index.ingest()
 
     assert summary.chunks_confirmed == 180
-    # The embedding API and Weaviate get work while the rest is parsing, not after it.
-    assert parsed_at_first_write[0] < 60, parsed_at_first_write
+    if override_suite:
+        assert parsed_at_first_write == [60]
+    else:  # the embedding API and Weaviate get work while the rest is parsing, not after it
+        assert parsed_at_first_write[0] < 60, parsed_at_first_write

@@ -3,9 +3,9 @@
 Parse tasks (reading and parsing a batch of objects in the parse pool) and write tasks (embed and
 write a batch of accepted documents) are submitted to the task runner; the gate (Great Expectations
 over a group of `quality.documents_per_validation` parsed documents) runs in a thread of the run's
-own process, where the quality settings and Data Docs live; while no write is waiting it takes
-what there is, so writing starts with the first parsed documents (`core.sync.gate_groups`; the
-first parse batches are small for the same reason). The stream takes each one back as soon as it
+own process, where the quality settings and Data Docs live; its first groups are smaller, and so
+are the first parse batches, so that writing starts with the first parsed documents
+(`core.sync.gate_groups`). The stream takes each one back as soon as it
 finishes, whichever it is, so a slow batch, a validation or a write never stops parsing: at most
 `ingest.parse_concurrency` parse tasks, one validation and `ingest.write_concurrency` write tasks
 are in flight. Parsing pauses while two groups' worth of documents wait to be gated or written, so
@@ -168,10 +168,12 @@ class _Stream:
         """Gate the next group (one validation at a time); `final`: the last, smaller group too."""
         if self._gating or not self._to_gate or self._guard.stopping:
             return
+        quality = self._settings.quality
         size = gate_group_size(
             len(self._to_gate),
-            per_group=self._settings.quality.documents_per_validation,
-            writers_idle=not self._to_write and len(self._writing) < self._settings.ingest.write_concurrency,
+            groups_gated=len(self._result.reports),
+            per_group=quality.documents_per_validation,
+            ramp=quality.suite_override_file is None,
             final=final,
         )
         if not size:
