@@ -27,8 +27,9 @@ T = TypeVar("T")
 _lock = threading.Lock()  # guards the two dicts, never held while an instance is built
 _instances: dict[tuple[str, str], Any] = {}
 # One lock per instance being built: building one (importing Great Expectations takes seconds) must
-# not hold up the threads asking for others; re-entrant as the state store is built from the store.
-_building: dict[tuple[str, str], threading.RLock] = {}
+# not hold up the threads asking for others (a build may ask for another kind: the state store is
+# built from the vector store; the kinds depend on each other without cycles, so none deadlocks).
+_building: dict[tuple[str, str], threading.Lock] = {}
 
 
 def _identity(settings: Settings) -> str:
@@ -45,7 +46,7 @@ def _shared(kind: str, settings: Settings, build: Callable[[Settings], T]) -> T:
     with _lock:
         if key in _instances:
             return _instances[key]
-        building = _building.setdefault(key, threading.RLock())
+        building = _building.setdefault(key, threading.Lock())
     with building:
         with _lock:
             if key in _instances:  # built by another thread meanwhile

@@ -69,6 +69,6 @@ def count_tokens_batch(texts: Sequence[str]) -> list[int]:
     return [known[text] for text in texts]
 
 
-_REMEMBERED = 8192
+_REMEMBERED = 4096  # two write tasks of 16 documents fit; at most ~30 MB of text at max_chunk_chars
 _counted: OrderedDict[str, int] = OrderedDict()
 _counted_lock = threading.Lock()

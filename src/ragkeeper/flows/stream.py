@@ -5,11 +5,11 @@ write a batch of accepted documents) are submitted to the task runner; the gate 
 over a group of `quality.documents_per_validation` parsed documents) runs in a thread of the run's
 own process, where the quality settings and Data Docs live; its first groups are smaller, and so
 are the first parse batches, so that writing starts with the first parsed documents
-(`core.sync.gate_groups`). The stream takes each one back as soon as it
-finishes, whichever it is, so a slow batch, a validation or a write never stops parsing: at most
-`ingest.parse_concurrency` parse tasks, one validation and `ingest.write_concurrency` write tasks
-are in flight. Parsing pauses while two groups' worth of documents wait to be gated or written, so
-at any moment the run holds a bounded number of documents, whatever the size of the corpus.
+(`core.sync.gate_groups`). The stream takes each one back as soon as it finishes, whichever it is,
+so a slow batch, a validation or a write never stops parsing: at most `ingest.parse_concurrency`
+parse tasks, one validation and `ingest.write_concurrency` write tasks are in flight. Parsing
+pauses while two groups' worth of documents wait to be gated or written, so at any moment the run
+holds a bounded number of documents, whatever the size of the corpus.
 
 The failure-share guard (`core.sync.guard`) watches every parse and gate outcome; once it trips,
 nothing more is submitted, the writes already in flight finish (they hold gated, good data), and
