@@ -3,13 +3,14 @@
 Parse tasks (reading and parsing a batch of objects in the parse pool) and write tasks (embed and
 write a batch of accepted documents) are submitted to the task runner; the gate (Great Expectations
 over a group of `quality.documents_per_validation` parsed documents) runs in a thread of the run's
-own process, where the quality settings and Data Docs live; its first groups are smaller, and so
-are the first parse batches, so that writing starts with the first parsed documents
-(`core.sync.gate_groups`). The stream takes each one back as soon as it finishes, whichever it is,
-so a slow batch, a validation or a write never stops parsing: at most `ingest.parse_concurrency`
-parse tasks, one validation and `ingest.write_concurrency` write tasks are in flight. Parsing
-pauses while two groups' worth of documents wait to be gated or written, so at any moment the run
-holds a bounded number of documents, whatever the size of the corpus.
+own process, where the quality settings and Data Docs live; while the writers are idle it takes
+what is waiting (within a budget of validations, `core.sync.gate_groups`), and the first parse
+batches are small, so that writing starts with the first parsed documents and keeps pace. The
+stream takes each one back as soon as it finishes, whichever it is, so a slow batch, a validation
+or a write never stops parsing: at most `ingest.parse_concurrency` parse tasks, one validation and
+`ingest.write_concurrency` write tasks are in flight. Parsing pauses while two groups' worth of
+documents wait to be gated or written, so at any moment the run holds a bounded number of
+documents, whatever the size of the corpus.
 
 The failure-share guard (`core.sync.guard`) watches every parse and gate outcome; once it trips,
 nothing more is submitted, the writes already in flight finish (they hold gated, good data), and
@@ -22,6 +23,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import queue
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -36,7 +38,7 @@ from ragkeeper import progress, runtime
 from ragkeeper.core.batching import batched, ramped
 from ragkeeper.core.quality.report import merge_quality_reports
 from ragkeeper.core.quality.verdicts import judge
-from ragkeeper.core.sync.gate_groups import gate_group_size
+from ragkeeper.core.sync.gate_groups import gate_group_size, may_gate_early
 from ragkeeper.core.sync.guard import FailureGuard
 from ragkeeper.errors import first_line
 from ragkeeper.models import (
@@ -121,6 +123,7 @@ class _Stream:
         self._writing: list[PrefectFuture[Any]] = []
         self._finished: queue.Queue[Any] = queue.Queue()  # futures, in the order they finish
         self._gate_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="quality-gate")
+        self._started = time.monotonic()
 
     def run(self, objects: Sequence[SourceObject]) -> StreamResult:
         progress.start("parse", len(objects))
@@ -168,12 +171,16 @@ class _Stream:
         """Gate the next group (one validation at a time); `final`: the last, smaller group too."""
         if self._gating or not self._to_gate or self._guard.stopping:
             return
-        quality = self._settings.quality
+        quality, ingest = self._settings.quality, self._settings.ingest
         size = gate_group_size(
             len(self._to_gate),
-            groups_gated=len(self._result.reports),
             per_group=quality.documents_per_validation,
-            ramp=quality.suite_override_file is None,
+            writers_idle=not self._to_write and len(self._writing) < ingest.write_concurrency,
+            early=may_gate_early(
+                self._result.validate_seconds,
+                time.monotonic() - self._started,
+                override_suite=quality.suite_override_file is not None,
+            ),
             final=final,
         )
         if not size:
