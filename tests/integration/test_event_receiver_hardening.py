@@ -9,7 +9,12 @@ import httpx
 import pytest
 
 from ragkeeper.adapters.event_receiver import ReceiverConfig, build_app, server_config
-from ragkeeper.core.events.webhook_auth import SIGNATURE_HEADER, TIMESTAMP_HEADER, body_signature
+from ragkeeper.core.events.webhook_auth import (
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    WINDOW_SECONDS,
+    body_signature,
+)
 from tests.support.receiver import RecordingEmitter, running_receiver
 
 pytestmark = pytest.mark.integration
@@ -63,9 +68,10 @@ def test_hmac_deliveries_carry_a_fresh_signed_timestamp_and_a_replay_is_refused(
 
         unstamped = "sha256=" + hmac.new(b"hmac-key", body, hashlib.sha256).hexdigest()
         assert _post(port, body, {SIGNATURE_HEADER: unstamped}).status_code == 401  # no timestamp
-        stale = _signed("hmac-key", body, time.time() - 301)
+        # Whole seconds are signed: a margin of 30 s keeps truncation and a slow request out of the test.
+        stale = _signed("hmac-key", body, time.time() - WINDOW_SECONDS - 30)
         assert _post(port, body, stale).status_code == 401
-        future = _signed("hmac-key", body, time.time() + 301)
+        future = _signed("hmac-key", body, time.time() + WINDOW_SECONDS + 30)
         assert _post(port, body, future).status_code == 401
         moved = _signed("hmac-key", body, time.time())
         moved[TIMESTAMP_HEADER] = str(int(moved[TIMESTAMP_HEADER]) + 1)  # timestamp not the one signed
