@@ -7,6 +7,9 @@ it prints wall time, docs/s, CPU seconds, peak memory as PSS summed over the com
 process it starts (parse workers included; the services are not), chunks planned vs confirmed in
 Weaviate, embedding requests and tokens, and the stage figures of the run summary.
 
+It first prints the memory floor (`memory_floor.py`): what the run's imports and idle parse workers
+cost before any document is held.
+
 `--docs 2000,20000` repeats the cold run at each size into its own collection, to show that peak
 memory does not grow with the corpus.
 """
@@ -28,6 +31,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "infra"), str(REPO / "benchmarks")]
 
 import devservices
+import memory_floor
 from tests.support.documents import make_docx, make_pdf
 from tests.support.openai_server import start_openai_test_server
 from tests.support.s3 import minio_client, minio_settings
@@ -103,6 +107,7 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=50, help="simulated embedding API latency")
     args = parser.parse_args()
     sizes = [int(size) for size in args.docs.split(",")]
+    memory_floor.report()
 
     work = Path(tempfile.mkdtemp(prefix="ragkeeper-bench-"))
     minio = devservices.start_minio(work / "minio")

@@ -171,11 +171,11 @@ class _Stream:
         """Gate the next group (one validation at a time); `final`: the last, smaller group too."""
         if self._gating or not self._to_gate or self._guard.stopping:
             return
-        quality, ingest = self._settings.quality, self._settings.ingest
+        quality = self._settings.quality
         size = gate_group_size(
             len(self._to_gate),
             per_group=quality.documents_per_validation,
-            writers_idle=not self._to_write and len(self._writing) < ingest.write_concurrency,
+            writers_idle=not self._to_write and self._write_slot_free(),
             early=may_gate_early(
                 self._result.validate_seconds,
                 time.monotonic() - self._started,
@@ -200,8 +200,11 @@ class _Stream:
         """Run a task of the gate in its thread: a task of this flow run, so the context goes along."""
         return self._gate_thread.submit(contextvars.copy_context().run, gate_task, *args)
 
+    def _write_slot_free(self) -> bool:
+        return len(self._writing) < self._settings.ingest.write_concurrency
+
     def _submit_writes(self) -> None:
-        while self._to_write and len(self._writing) < self._settings.ingest.write_concurrency:
+        while self._to_write and self._write_slot_free():
             if self._guard.stopping:
                 self._to_write.clear()  # not written, not recorded: the next run plans them again
                 return
