@@ -20,7 +20,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO / "benchmarks")]
 
-from treemem import pss_kib, tree
+from treemem import children, pss_kib
 
 _PAGE = b"<html><body><h1>Warm up</h1><p>A paragraph that says what the page is for.</p></body></html>"
 
@@ -52,25 +52,20 @@ def _child(workers: int) -> None:
 
 
 def _roles(root: int) -> dict[str, int]:
-    """PSS in KiB by role: the run's process, the forkserver, each parse worker, anything else."""
-    parents, commands = {}, {}
-    for pid in tree(root):
-        parents[pid] = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-        commands[pid] = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-    forkservers = {pid for pid in parents if parents[pid] == root and "forkserver" in commands[pid]}
-    found: dict[str, int] = {}
+    """PSS in KiB by role: the run's process, the forkserver, each parse worker, anything else.
+
+    The forkserver is the run's child that has children (its workers share its command line).
+    """
+    by_parent = children()
+    found = {"run process": pss_kib(root)}
     workers = 0
-    for pid, parent in parents.items():
-        if pid == root:
-            role = "run process"
-        elif pid in forkservers:
-            role = "forkserver"
-        elif parent in forkservers:
+    for child in by_parent.get(root, []):
+        forked = by_parent.get(child, [])
+        role = "forkserver" if forked else "other"
+        found[role] = found.get(role, 0) + pss_kib(child)
+        for worker in forked:
             workers += 1
-            role = f"parse worker {workers}"
-        else:
-            role = "other"
-        found[role] = found.get(role, 0) + pss_kib(pid)
+            found[f"parse worker {workers}"] = pss_kib(worker)
     return found
 
 

@@ -11,9 +11,9 @@ import threading
 from pathlib import Path
 
 
-def _parents() -> dict[int, list[int]]:
-    """Children of every process, from /proc/<pid>/stat."""
-    children: dict[int, list[int]] = {}
+def children() -> dict[int, list[int]]:
+    """Children of every process, by parent pid, from /proc/<pid>/stat."""
+    by_parent: dict[int, list[int]] = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
@@ -22,17 +22,17 @@ def _parents() -> dict[int, list[int]]:
         except OSError:  # the process ended while we looked
             continue
         parent = int(stat.rsplit(")", 1)[1].split()[1])  # the command name may hold spaces
-        children.setdefault(parent, []).append(int(entry.name))
-    return children
+        by_parent.setdefault(parent, []).append(int(entry.name))
+    return by_parent
 
 
 def tree(root: int) -> list[int]:
     """The root pid and every descendant pid alive now."""
-    children, found, stack = _parents(), [], [root]
+    by_parent, found, stack = children(), [], [root]
     while stack:
         pid = stack.pop()
         found.append(pid)
-        stack.extend(children.get(pid, ()))
+        stack.extend(by_parent.get(pid, ()))
     return found
 
 
