@@ -22,6 +22,7 @@ def test_idle_writers_get_what_is_waiting_while_smaller_groups_are_allowed():
 def test_the_last_documents_go_whatever_their_number():
     assert _size(3, final=True, early=False) == 3
     assert _size(0, final=True) == 0
+    assert _size(250, final=True) == 100  # still a group at a time
 
 
 def test_smaller_groups_stop_once_validating_takes_more_than_its_share_of_the_run():
